@@ -1,4 +1,4 @@
-"""Filter: the IPv4 address each inventory host is reached at, from its inventory data and gathered facts."""
+"""Filter: the IP address each inventory host is reached at, from its inventory data and gathered facts."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from ansible.errors import AnsibleFilterError
 
 DOCUMENTATION = r"""
 name: hubsite_host_addresses
-short_description: Resolve inventory hosts to their IPv4 addresses
+short_description: Resolve inventory hosts to their IP addresses
 version_added: "0.1.0"
 description:
   - For each host name, return its address, taken from C(hubsite_address), else from C(ansible_host) when
     that is an IP address, else from the gathered fact C(ansible_facts.default_ipv4.address).
-  - Fails naming the host when none is known (facts not gathered and no address in the inventory).
+  - C(hubsite_address) and C(ansible_host) may be IPv4 or IPv6 addresses; the fact is IPv4.
+  - Fails naming the host when none is known (facts not gathered and no address in the inventory), and when
+    C(hubsite_address) is set but is not an IP address.
 options:
   _input:
     description: Inventory host names.
@@ -42,7 +44,7 @@ _value:
       description: Inventory host name.
       type: str
     address:
-      description: IPv4 address.
+      description: IP address, as the inventory or the fact gives it.
       type: str
 """
 
@@ -58,12 +60,21 @@ def _is_ip(value) -> bool:
 def host_addresses(hosts, hostvars) -> list[dict]:
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError(f"hubsite_host_addresses: expected a list of host names, got {type(hosts).__name__}")
+    if not hasattr(hostvars, "get"):
+        raise AnsibleFilterError(
+            f"hubsite_host_addresses: expected hostvars (a mapping) as the argument, got {type(hostvars).__name__}"
+        )
     result = []
     for name in hosts:
-        hv = hostvars.get(name) if hasattr(hostvars, "get") else None
+        hv = hostvars.get(name)
         if hv is None:
             raise AnsibleFilterError(f"hubsite_host_addresses: host {name!r} is not in the inventory")
         address = hv.get("hubsite_address")
+        if address and not _is_ip(address):
+            raise AnsibleFilterError(
+                f"hubsite_host_addresses: hubsite_address of host {name!r} is {str(address)!r}, not an IP address; "
+                "set it to the address the host is reached at (e.g. 192.0.2.10), or remove it"
+            )
         if not address and _is_ip(hv.get("ansible_host", "")):
             address = hv.get("ansible_host")
         if not address:

@@ -39,24 +39,40 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - C(allowed_users) and C(admin_users), sorted lists; C(groups), each group name to C({users: [sorted members]}),
-      the shape of JupyterHub's C(load_groups).
+    - C(allowed_users) and C(admin_users), sorted lists; C(groups), each group name mapped to a dict whose
+      C(users) is the sorted list of its members, the shape of JupyterHub's C(load_groups).
   type: dict
 """
+
+
+def _names(what, value) -> set[str]:
+    """A list of user names (None is an empty list); a string would otherwise be taken letter by letter."""
+    if value is None:
+        return set()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise AnsibleFilterError(f"hubsite_hub_access: {what} must be a list of user names, got {value!r}")
+    return {str(v) for v in value}
 
 
 def hub_access(users, extra_allowed=None, extra_admins=None) -> dict:
     if not isinstance(users, (list, tuple)):
         raise AnsibleFilterError(f"hubsite_hub_access: expected a list of users, got {type(users).__name__}")
-    allowed, admins, groups = set(extra_allowed or []), set(extra_admins or []), {}
-    for user in users:
+    allowed = _names("extra_allowed (jupyterhub_allowed_users)", extra_allowed)
+    admins = _names("extra_admins (jupyterhub_admin_users)", extra_admins)
+    groups = {}
+    for index, user in enumerate(users):
         if not isinstance(user, dict) or not user.get("name"):
-            raise AnsibleFilterError(f"hubsite_hub_access: user {user!r} has no 'name'")
+            raise AnsibleFilterError(f"hubsite_hub_access: users[{index}] has no 'name'")
         name = str(user["name"])
         allowed.add(name)
         if user.get("admin", False) is True:
             admins.add(name)
-        for group in user.get("groups") or []:
+        user_groups = user.get("groups") or []
+        if not isinstance(user_groups, (list, tuple)):
+            raise AnsibleFilterError(
+                f"hubsite_hub_access: users[{index}] ({name}).groups must be a list of group names, got {user_groups!r}"
+            )
+        for group in user_groups:
             groups.setdefault(str(group), set()).add(name)
     unknown = admins - allowed
     if unknown:

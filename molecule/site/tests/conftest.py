@@ -16,8 +16,8 @@ def inventory_file() -> str:
 
 @pytest.fixture(scope="session")
 def secrets_dir(inventory_file) -> Path:
-    # site_secrets_dir is "{{ inventory_dir }}/secrets" in the demo inventory that this scenario links.
-    return Path(inventory_file).parent / "secrets"
+    # site_secrets_dir is "{{ inventory_dir }}/.secrets" in the demo inventory that this scenario links.
+    return Path(inventory_file).parent / ".secrets"
 
 
 @pytest.fixture(scope="session")

@@ -13,14 +13,14 @@ def test_postgresql_running(host):
 
 def test_hub_database_exists_owned_by_hub_role(host):
     out = host.check_output(
-        "runuser -u postgres -- psql -tAc \"SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database "
+        'runuser -u postgres -- psql -tAc "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database '
         "WHERE datname = 'jupyterhub'\""
     )
     assert out == "jupyterhub"
 
 
 def test_hub_tables_were_created(host):
-    out = host.check_output("runuser -u postgres -- psql -d jupyterhub -tAc \"SELECT count(*) FROM users\"")
+    out = host.check_output('runuser -u postgres -- psql -d jupyterhub -tAc "SELECT count(*) FROM users"')
     assert int(out) >= 1
 
 

@@ -46,17 +46,18 @@ def test_private_key_locked_down(host):
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_modern_tls_accepted_with_the_site_certificate(front_address, secrets_dir, version):
     ctx = _context(secrets_dir, minimum_version=version, maximum_version=version)
-    with socket.create_connection((front_address, 443), timeout=10) as sock:
-        with ctx.wrap_socket(sock, server_hostname=SITE) as tls:
-            assert tls.version() == {"TLSv1_2": "TLSv1.2", "TLSv1_3": "TLSv1.3"}[version.name]
+    with (
+        socket.create_connection((front_address, 443), timeout=10) as sock,
+        ctx.wrap_socket(sock, server_hostname=SITE) as tls,
+    ):
+        assert tls.version() == {"TLSv1_2": "TLSv1.2", "TLSv1_3": "TLSv1.3"}[version.name]
 
 
 def test_old_tls_refused(front_address, secrets_dir):
     ctx = _context(secrets_dir, minimum_version=ssl.TLSVersion.TLSv1, maximum_version=ssl.TLSVersion.TLSv1_1)
     ctx.set_ciphers("ALL:@SECLEVEL=0")
-    with socket.create_connection((front_address, 443), timeout=10) as sock:
-        with pytest.raises(ssl.SSLError):
-            ctx.wrap_socket(sock, server_hostname=SITE)
+    with socket.create_connection((front_address, 443), timeout=10) as sock, pytest.raises(ssl.SSLError):
+        ctx.wrap_socket(sock, server_hostname=SITE)
 
 
 def test_security_headers(front_address, secrets_dir):
