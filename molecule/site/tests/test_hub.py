@@ -62,7 +62,7 @@ def test_config_holds_no_secret(host):
     )
     for name, value in env.items():
         assert value not in config, f"{name} leaked into jupyterhub_config.py"
-    assert "postgresql://jupyterhub@" in config
+    assert "postgresql+psycopg2://jupyterhub@" in config
 
 
 def test_hub_uses_postgresql(host):

@@ -1,0 +1,71 @@
+"""A site user, through the front as a browser would: log in, spawn, run code in a kernel, write and read a file.
+
+The probe (module_utils/hubsite_probe.py, the engine of library/hubsite_probe.py) speaks HTTP, JupyterHub's OAuth
+and the kernel websocket to https://hub.demo.hubsite.test:8443/, connected to the front container's port 443.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from pathlib import Path
+
+import pytest
+
+testinfra_hosts = ["front"]
+
+SITE_URL = "https://hub.demo.hubsite.test:8443/"
+_PROBE = Path(__file__).resolve().parents[3] / "module_utils" / "hubsite_probe.py"
+_spec = importlib.util.spec_from_file_location("hubsite_probe", _PROBE)
+hubsite_probe = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hubsite_probe)
+
+
+def _probe(secrets_dir, front_address, user, password=None, **kw):
+    if password is None:
+        password = (secrets_dir / "users" / user).read_text().strip()
+    return hubsite_probe.Probe(
+        SITE_URL,
+        user,
+        password,
+        ca_path=str(secrets_dir / "pki" / "ca.crt"),
+        resolve={"hub.demo.hubsite.test": f"{front_address}:443"},
+        timeout=120,
+        **kw,
+    )
+
+
+def test_user_logs_in_spawns_runs_code_and_reads_a_file_back(secrets_dir, front_address, get_host):
+    token = uuid.uuid4().hex
+    result = _probe(
+        secrets_dir,
+        front_address,
+        "bob",
+        code=f"import getpass, os\nprint(getpass.getuser(), os.getcwd(), {token!r})",
+        expect_output=rf"^bob /home/bob {token}$",
+        file_path=f"probe-{token}.txt",
+        file_content=f"written by the probe {token}\n",
+        kernel_shutdown=True,
+        stop=True,
+    ).run()
+    assert result["login"] == "form"
+    assert result["file_read_back"] == f"written by the probe {token}\n"
+    assert [s["name"] for s in result["steps"] if not s["ok"]] == []
+    # The file is really in bob's home on the hub host, owned by bob: the server ran as bob.
+    hub = get_host("site-hub")
+    written = hub.file(f"/home/bob/probe-{token}.txt")
+    assert written.exists
+    assert written.user == "bob"
+    assert written.content_string == f"written by the probe {token}\n"
+    assert result["stopped"] is True
+
+
+def test_wrong_password_is_refused(secrets_dir, front_address):
+    with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for bob .*bad username or password"):
+        _probe(secrets_dir, front_address, "bob", password="not-" + uuid.uuid4().hex).run()
+
+
+def test_user_not_in_the_inventory_is_refused(secrets_dir, front_address):
+    # root exists on the hub host (PAM would know it) but is not an allowed user of the site.
+    with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for root"):
+        _probe(secrets_dir, front_address, "root", password="anything").run()
