@@ -332,6 +332,9 @@ class _Checker:
         self.prefixes = sorted(rules["prefixes"], key=len, reverse=True)
         self.options = {prefix: self._options(prefix) for prefix in self.prefixes}
         self.vars = self._collect(hostvars)
+        self.inventory_dirs = {
+            host: hostvars[host].get("inventory_dir") for host in self.hosts if isinstance(hostvars.get(host), Mapping)
+        }
 
     # ---------------------------------------------------------------- plumbing
 
@@ -638,6 +641,16 @@ class _Checker:
                         f"{_show(user)} is not in site_users; list users of site_users only, or remove it",
                         "site_check_users",
                     )
+        visible = self._visible_inventory_dir(host, values.get("site_secrets_dir"))
+        if visible:
+            self.add(
+                host,
+                "site_secrets_dir",
+                f"is the visible directory {visible!r} of the inventory, so Ansible would read the secrets in it "
+                f"as inventory (passwords as host names); make it hidden, e.g. "
+                f'site_secrets_dir: "{{{{ inventory_dir }}}}/.{visible}"',
+                "site_secrets_dir",
+            )
         if "site_timezone" in values and not _timezone_ok(values["site_timezone"]):
             self.add(
                 host,
@@ -646,6 +659,23 @@ class _Checker:
                 "Europe/Stockholm or Etc/UTC, or UTC",
                 "site_timezone",
             )
+
+    def _visible_inventory_dir(self, host, path):
+        """The first directory under the inventory that ``path`` lies in, when it is not hidden (else None)."""
+        if not isinstance(path, str):
+            return None
+        template = re.match(r"^\{\{\s*inventory_dir\s*\}\}/+([^/]+)", path)
+        if template:
+            first = template.group(1)
+        else:
+            inventory_dir = self.inventory_dirs.get(host)
+            if not isinstance(inventory_dir, str) or not os.path.isabs(path) or _is_template(path):
+                return None
+            relative = os.path.relpath(os.path.normpath(path), os.path.normpath(inventory_dir))
+            if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
+                return None
+            first = relative.split(os.sep)[0]
+        return None if first.startswith(".") else first
 
     def _check_tls(self, host, values):
         if "site_tls_mode" not in values:

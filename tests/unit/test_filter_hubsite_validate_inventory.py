@@ -324,6 +324,30 @@ CASES = {
             "roles/validate_inventory/meta/argument_specs.yml, entry point site"
         ],
     ),
+    "site_secrets_dir visible in the inventory (rendered)": (
+        [set_all("inventory_dir", "/srv/inv/site"), set_all("site_secrets_dir", "/srv/inv/site/secrets/x")],
+        [
+            "site_secrets_dir: is the visible directory 'secrets' of the inventory, so Ansible would read the secrets "
+            "in it as inventory (passwords as host names); make it hidden, e.g. site_secrets_dir: "
+            '"{{ inventory_dir }}/.secrets"'
+        ],
+    ),
+    "site_secrets_dir visible in the inventory (template)": (
+        [set_all("site_secrets_dir", "{{ inventory_dir }}/keys")],
+        [
+            "site_secrets_dir: is the visible directory 'keys' of the inventory, so Ansible would read the secrets "
+            "in it as inventory (passwords as host names); make it hidden, e.g. site_secrets_dir: "
+            '"{{ inventory_dir }}/.keys"'
+        ],
+    ),
+    "site_secrets_dir hidden or outside the inventory is fine": (
+        [set_all("inventory_dir", "/srv/inv/site"), set_all("site_secrets_dir", "/srv/inv/site/.secrets")],
+        [],
+    ),
+    "site_secrets_dir beside the inventory is fine": (
+        [set_all("inventory_dir", "/srv/inv/site"), set_all("site_secrets_dir", "/srv/inv/site-secrets")],
+        [],
+    ),
     # c. site groups and users
     "site_groups not a list": (
         [set_all("site_groups", {"name": "physics", "gid": 3001})],
