@@ -501,7 +501,7 @@ CASES = {
     ),
     "authenticator everywhere": (
         [set_all("jupyterhub_authenticator", "ldap")],
-        ["jupyterhub_authenticator: 'ldap' is not supported; use one of: pam"],
+        ["jupyterhub_authenticator: 'ldap' is not supported; use one of: pam, kerberos, oidc"],
     ),
     "spawner": (
         [set_on(HUB, "jupyterhub_spawner", "systemd")],
@@ -548,6 +548,7 @@ CASES = {
             "vault_jupyterhub_culler_tokn: is not a known secret (did you mean vault_jupyterhub_culler_token?); "
             "secrets are vault_jupyterhub_cookie_secret, vault_jupyterhub_crypt_key, vault_jupyterhub_proxy_token, "
             "vault_postgresql_jupyterhub_password, vault_jupyterhub_metrics_token, vault_jupyterhub_culler_token, "
+            "vault_jupyterhub_oidc_client_secret, vault_kerberos_kdc_master_password, "
             "and vault_<user>_password for a user of site_users: rename or remove it"
         ],
     ),
