@@ -131,7 +131,7 @@ class _AuthChecker:
     def site_value(self, host, name):
         try:
             source = self.hostvars[host]
-            return source[name] if name in source else MISSING
+            return source.get(name, MISSING)
         except Exception:  # noqa: BLE001
             return MISSING
 

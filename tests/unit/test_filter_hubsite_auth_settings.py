@@ -70,7 +70,8 @@ def test_oidc_generic_oauthenticator_with_groups_from_a_claim_and_secret_from_en
     assert generic["auth_state_groups_key"] == "oauth_user.groups"
     assert generic["allowed_groups"] == {"__set__": ["chemistry", "physics"]}
     assert generic["admin_groups"] == {"__set__": ["admins"]}
-    assert generic["manage_groups"] is True and generic["allow_all"] is False
+    assert generic["manage_groups"] is True
+    assert generic["allow_all"] is False
     assert generic["refresh_pre_spawn"] is True
 
 

@@ -34,7 +34,7 @@ def test_principal():
     ("stderr", "kind"),
     [
         ("kinit: Cannot contact any KDC for realm 'EXAMPLE.ORG' while getting initial credentials", "unreachable"),
-        ("kinit: Cannot find KDC for realm \"EXAMPLE.ORG\" while getting initial credentials", "unreachable"),
+        ('kinit: Cannot find KDC for realm "EXAMPLE.ORG" while getting initial credentials', "unreachable"),
         ("kinit: Password incorrect while getting initial credentials", "refused"),
         ("kinit: Client 'eve@EXAMPLE.ORG' not found in Kerberos database while getting initial credentials", "refused"),
         ("", "refused"),
@@ -51,7 +51,9 @@ def test_obtain_ccache_with_an_unreachable_kdc_leaves_no_file(tmp_path, monkeypa
     if kinit is None:
         pytest.skip("no MIT kinit on this machine (krb5-user)")
     conf = tmp_path / "krb5.conf"
-    conf.write_text("[libdefaults]\n default_realm = NOWHERE.TEST\n[realms]\n NOWHERE.TEST = {\n  kdc = 127.0.0.1:9\n }\n")
+    conf.write_text(
+        "[libdefaults]\n default_realm = NOWHERE.TEST\n[realms]\n NOWHERE.TEST = {\n  kdc = 127.0.0.1:9\n }\n"
+    )
     monkeypatch.setenv("KRB5_CONFIG", str(conf))
     # obtain_ccache passes a clean environment; give kinit the config through its own path instead.
     real = hubsite_auth.asyncio.create_subprocess_exec
@@ -104,6 +106,7 @@ def test_launcher_writes_the_ticket_for_the_user_and_hides_the_variable(launcher
 
 
 def test_launcher_without_a_ticket_just_starts_the_server(launcher):
-    out = subprocess.run([str(launcher), "--x"], env={"PATH": os.environ["PATH"]}, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [str(launcher), "--x"], env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "['--x'] None None"

@@ -22,7 +22,10 @@ _spec = importlib.util.spec_from_file_location("hubsite_probe", _PROBE)
 hubsite_probe = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hubsite_probe)
 
-KLIST = "import subprocess, getpass\nprint(getpass.getuser())\nprint(subprocess.run(['klist'], capture_output=True, text=True).stdout)"
+KLIST = (
+    "import subprocess, getpass\nprint(getpass.getuser())\n"
+    "print(subprocess.run(['klist'], capture_output=True, text=True).stdout)"
+)
 
 
 def _probe(secrets_dir, front_address, user, password=None, **kw):
@@ -67,10 +70,13 @@ def test_kerberos_login_spawns_and_the_kernel_holds_the_ticket(secrets_dir, fron
     # The KDC issued the ticket (AS exchange logged by krb5kdc).
     kdc = get_host("auth-idp")
     log = kdc.check_output("journalctl -u krb5-kdc --no-pager -o cat")
-    assert f"ISSUE" in log and f"bob@{REALM} for krbtgt/{REALM}@{REALM}" in log
+    assert "ISSUE" in log
+    assert f"bob@{REALM} for krbtgt/{REALM}@{REALM}" in log
     # The cache the server used is the user's, 0600.
     cache = get_host("auth-hub").file("/tmp/krb5cc_2002_jupyterhub")
-    assert cache.exists and cache.user == "bob" and cache.mode == 0o600
+    assert cache.exists
+    assert cache.user == "bob"
+    assert cache.mode == 0o600
 
 
 def test_wrong_kerberos_password_is_refused(secrets_dir, front_address, host):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import re
 import tempfile
@@ -68,7 +69,7 @@ async def obtain_ccache(kinit, principal, password, directory, timeout=30):
         )
         try:
             _, stderr = await asyncio.wait_for(proc.communicate((password + "\n").encode()), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             await proc.wait()
             raise KdcUnreachableError(f"kinit did not finish within {timeout} s") from None
@@ -77,10 +78,8 @@ async def obtain_ccache(kinit, principal, password, directory, timeout=30):
         with open(path, "rb") as cache:
             return cache.read()
     finally:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        except FileNotFoundError:
-            pass
 
 
 try:  # the classes need JupyterHub; the helpers above are used (and unit-tested) without it
@@ -113,8 +112,9 @@ if PAMAuthenticator is not None:
             return 0, ""
 
         def _unreachable(self, username, cause):
-            self.log.error("Kerberos login of %s impossible: the KDC of %s cannot be reached (%s)", username,
-                           self.realm, cause)
+            self.log.error(
+                "Kerberos login of %s impossible: the KDC of %s cannot be reached (%s)", username, self.realm, cause
+            )
             return web.HTTPError(
                 503,
                 "The Kerberos service (KDC) of %s cannot be reached, so nobody can log in right now. "
@@ -139,8 +139,9 @@ if PAMAuthenticator is not None:
             except KdcUnreachableError as exc:
                 raise self._unreachable(username, exc) from None
             except KinitError as exc:
-                self.log.warning("kinit for %s failed after PAM accepted it (%s@%s): %s", principal, username,
-                                 remote, exc)
+                self.log.warning(
+                    "kinit for %s failed after PAM accepted it (%s@%s): %s", principal, username, remote, exc
+                )
                 return None
             self.log.info("Kerberos ticket obtained for %s", principal)
             return {
