@@ -2,7 +2,8 @@
 # Make this machine ready for `make demo` and `make test` (and CI, which runs `make test`).
 # Run as root on Debian 12. Idempotent: every step checks first and is skipped when already done, so a second
 # run takes a second or two. Steps (docs/testbed.md):
-#   apt          docker.io, debootstrap, git, make, python3-venv (only if `python3 -m venv` cannot work) ...
+#   apt          docker.io, debootstrap, git, make, wrk (bench/front), python3-venv (only if `python3 -m venv` cannot
+#                work) ...
 #   docker       a running Docker engine: systemctl when systemd is PID 1, otherwise dockerd in the background
 #   caches       /var/cache/hubsite/{apt,pip,npm,dl}: download caches shared by every test container
 #   venv         .venv from requirements.txt (rebuilt only when requirements.txt or the Python changes)
@@ -25,7 +26,7 @@ GALAXY_TIMEOUT=${GALAXY_TIMEOUT:-20}
 PYTHON=${PYTHON:-python3}
 VENV=$ROOT/.venv
 DOCKERD_LOG=/var/log/hubsite-dockerd.log
-STEPS=${HUBSITE_BOOTSTRAP_STEPS:-apt docker caches venv collections image}
+STEPS=${HUBSITE_BOOTSTRAP_STEPS:-apt docker caches venv collections image wheels}
 export HUBSITE_CACHE
 
 now() { date +%s.%N; }
@@ -44,7 +45,7 @@ step_apt() {
   local missing=() cmd pkg
   # command -> the Debian package that provides it
   for cmd in dockerd:docker.io containerd:containerd debootstrap:debootstrap git:git make:make \
-      flock:util-linux sha256sum:coreutils wget:wget gpgv:gpgv; do
+      flock:util-linux nsenter:util-linux ip:iproute2 sha256sum:coreutils wget:wget gpgv:gpgv wrk:wrk; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
   done
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
@@ -168,6 +169,28 @@ fix the pins, or ANSIBLE_WHEEL_VERSION=<the ansible release that bundles exactly
 
 step_image() {
   "$ROOT/scripts/image/build.sh" build
+}
+
+# The hub venv's wheels, fetched once per machine and lock: every test container mounts $HUBSITE_CACHE/wheels
+# read-only and installs the hub venv from it offline (jupyterhub_pip_find_links, jupyterhub_pip_no_index), as a
+# site without PyPI would from its artifacts directory. pip's HTTP cache cannot do this here: the intercepting
+# proxy answers without caching headers, so pip caches nothing and every container would download ~115 wheels.
+# `pip wheel` fetches each pinned wheel (and builds the few sdists into wheels) for this machine's Python, which
+# is the hosts' (Debian 12's 3.11, x86_64).
+step_wheels() {
+  local lock=$ROOT/roles/jupyterhub/templates/opt/jupyterhub/constraints.txt.j2 dir=$HUBSITE_CACHE/wheels hash req
+  hash=$(grep -v '^{{' "$lock" | sha256sum | cut -c1-12)
+  if [ -f "$dir/.lock-$hash" ]; then
+    SKIPPED="wheels of lock $hash present"
+    return 0
+  fi
+  mkdir -p "$dir"
+  req=$(mktemp)
+  grep -v -e '^{{' -e '^#' -e '^$' "$lock" > "$req"
+  log "pip wheel: the $(wc -l < "$req") packages of the hub venv's lock -> $dir"
+  quiet_pip wheel -q --no-deps -r "$req" -w "$dir" || { rm -f "$req"; die "pip wheel of the hub lock failed"; }
+  rm -f "$req"
+  touch "$dir/.lock-$hash"
 }
 
 # ---------------------------------------------------------------------------------------------------------------

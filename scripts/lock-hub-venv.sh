@@ -19,6 +19,7 @@ requirements=(
   "jupyterhub==$(default jupyterhub_version)"
   "jupyterlab==$(default jupyterhub_jupyterlab_version)"
   "sudospawner==$(default jupyterhub_sudospawner_version)"
+  "batchspawner==$(default jupyterhub_batchspawner_version)"
   "jupyterhub-idle-culler==$(default jupyterhub_idle_culler_version)"
   "psycopg2-binary==$(default jupyterhub_psycopg2_version)"
 )
