@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-import ipaddress
+import importlib.util
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -73,12 +74,17 @@ FILTER_NAME = "hubsite_slurm_nodes"
 _NODE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
-def _is_ip(value) -> bool:
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
+def _load_sibling(name: str):
+    """A filter module of this directory: Ansible loads filter plugins by path, not as a package."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_hubsite_filter_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The address resolution shared with hubsite_host_addresses (hubsite_address, ansible_host, the fact).
+_host_address = _load_sibling("hubsite_host_addresses").host_address
 
 
 def _positive_int(host, variable, value):
@@ -127,19 +133,7 @@ def slurm_nodes(hosts, hostvars, memory_reserve_mb=256) -> list[dict]:
             )
         seen[name] = host
 
-        address = hv.get("hubsite_address")
-        if address and not _is_ip(address):
-            raise AnsibleFilterError(
-                f"{FILTER_NAME}: hubsite_address of host {host!r} is {str(address)!r}, not an IP address"
-            )
-        if not address and _is_ip(hv.get("ansible_host", "")):
-            address = hv.get("ansible_host")
-        if not address:
-            address = (facts.get("default_ipv4") or {}).get("address")
-        if not address or not _is_ip(address):
-            raise AnsibleFilterError(
-                f"{FILTER_NAME}: no IP address known for host {host!r}: gather its facts first, or set hubsite_address"
-            )
+        address = _host_address(host, hv, FILTER_NAME)
 
         if hv.get("slurm_node_cpus") is not None:
             cpus = _positive_int(host, "slurm_node_cpus", hv["slurm_node_cpus"])
