@@ -57,6 +57,27 @@ def _is_ip(value) -> bool:
     return True
 
 
+def host_address(name, hv, filter_name: str = "hubsite_host_addresses") -> str:
+    """The address of one host from its hostvars (also used by hubsite_slurm_nodes); errors name filter_name."""
+    address = hv.get("hubsite_address")
+    if address and not _is_ip(address):
+        raise AnsibleFilterError(
+            f"{filter_name}: hubsite_address of host {name!r} is {str(address)!r}, not an IP address; "
+            "set it to the address the host is reached at (e.g. 192.0.2.10), or remove it"
+        )
+    if not address and _is_ip(hv.get("ansible_host", "")):
+        address = hv.get("ansible_host")
+    if not address:
+        facts = hv.get("ansible_facts") or {}
+        address = (facts.get("default_ipv4") or {}).get("address")
+    if not address or not _is_ip(address):
+        raise AnsibleFilterError(
+            f"{filter_name}: no IP address known for host {name!r}: gather its facts first, "
+            "or set hubsite_address (or ansible_host) to its IP address in the inventory"
+        )
+    return str(address)
+
+
 def host_addresses(hosts, hostvars) -> list[dict]:
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError(f"hubsite_host_addresses: expected a list of host names, got {type(hosts).__name__}")
@@ -69,23 +90,7 @@ def host_addresses(hosts, hostvars) -> list[dict]:
         hv = hostvars.get(name)
         if hv is None:
             raise AnsibleFilterError(f"hubsite_host_addresses: host {name!r} is not in the inventory")
-        address = hv.get("hubsite_address")
-        if address and not _is_ip(address):
-            raise AnsibleFilterError(
-                f"hubsite_host_addresses: hubsite_address of host {name!r} is {str(address)!r}, not an IP address; "
-                "set it to the address the host is reached at (e.g. 192.0.2.10), or remove it"
-            )
-        if not address and _is_ip(hv.get("ansible_host", "")):
-            address = hv.get("ansible_host")
-        if not address:
-            facts = hv.get("ansible_facts") or {}
-            address = (facts.get("default_ipv4") or {}).get("address")
-        if not address or not _is_ip(address):
-            raise AnsibleFilterError(
-                f"hubsite_host_addresses: no IP address known for host {name!r}: gather its facts first, "
-                "or set hubsite_address (or ansible_host) to its IP address in the inventory"
-            )
-        result.append({"name": str(name), "address": str(address)})
+        result.append({"name": str(name), "address": host_address(name, hv)})
     return result
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -109,6 +110,9 @@ _TLS_FILES = {
 _GROUP_KEYS = ("name", "gid")
 _USER_KEYS = ("name", "uid", "groups", "admin", "password", "shell", "comment")
 _SECRET_WORDS = ("password", "secret", "token", "key", "passphrase")
+# Host variables read for a host's address (besides the prefixed ones): docs/validation.md, "Front pair".
+_ADDRESS_VARS = ("hubsite_address", "ansible_host")
+_AB_KEYS = ("instance", "users", "groups", "opt_in")
 _RULE_KEYS = (
     "prefixes",
     "groups",
@@ -328,6 +332,7 @@ class _Checker:
         else:
             self.hosts = sorted({host for members in self.groups.values() for host in members} | set(hostvars))
         self.findings = {}  # (subject, detail) -> set of hosts (None: about the inventory as a whole)
+        self.ab_group = None  # the A/B instance's inventory group, once check_ab found it valid
         self.reported = set()  # (host, variable) that already have a message
         self.prefixes = sorted(rules["prefixes"], key=len, reverse=True)
         self.options = {prefix: self._options(prefix) for prefix in self.prefixes}
@@ -387,7 +392,10 @@ class _Checker:
 
     def _wanted(self, name):
         return (
-            self.prefix_of(name) is not None or name.startswith(VAULT_PREFIX) or name in self.rules["removed_variables"]
+            self.prefix_of(name) is not None
+            or name.startswith(VAULT_PREFIX)
+            or name in self.rules["removed_variables"]
+            or name in _ADDRESS_VARS
         )
 
     def _collect(self, hostvars):
@@ -428,9 +436,16 @@ class _Checker:
     def roles_of(self, host):
         roles = []
         for group, rule in self.rules["groups"].items():
-            if host in self.groups.get(group, []) or group == "all":
+            if host in self.members(group) or group == "all":
                 roles += list(rule.get("roles") or [])
         return roles
+
+    def members(self, group):
+        """The hosts of group; for hub, those of the A/B instance's group too (they run the same role)."""
+        hosts = list(self.groups.get(group, []))
+        if group == "hub" and self.ab_group:
+            hosts += [host for host in self.groups.get(self.ab_group, []) if host not in hosts]
+        return hosts
 
     def effective(self, host, name):
         """The inventory's value of name for host, else the role default when it is a plain value."""
@@ -535,6 +550,10 @@ class _Checker:
         if name in secrets:
             if value is MISSING:  # could not be templated: reported by check_templates
                 return
+            lengths = (self.rules.get("secret_lengths") or {}).get(name[len(VAULT_PREFIX) :])
+            if lengths:
+                self._check_secret_length(host, name, value, lengths)
+                return
             if not isinstance(value, str):
                 self.add(
                     host,
@@ -583,6 +602,20 @@ class _Checker:
             "vault_<user>_password for a user of site_users: rename or remove it",
             name,
         )
+
+    def _check_secret_length(self, host, name, value, lengths):
+        """A secret whose consumer wants a length of its own (rules.secret_lengths)."""
+        low, high = lengths["min"], lengths["max"]
+        wanted = f"exactly {low}" if low == high else f"{low} to {high}"
+        fix = (
+            f"a string of {wanted} characters ({lengths['why']}), kept in {_VAULT_FILE} (ansible-vault), or remove it "
+            "to have one generated and kept"
+        )
+        if not isinstance(value, str):
+            self.add(host, name, f"is {_a_type(value)}, not a string; write {fix}", name)
+        elif not low <= len(value) <= high:
+            length = "empty" if not value else f"{len(value)} characters long"
+            self.add(host, name, f"is {length}; use {fix}", name)
 
     def check_site(self):
         options = self.options.get(SITE_PREFIX) or {}
@@ -958,27 +991,20 @@ class _Checker:
                 if problem:
                     self.add(host, name, problem, name)
         for rule in self.rules["distinct_ports"]:
-            for host in self.groups.get(rule["group"], []):
-                by_port = {}
-                for name in rule["variables"]:
-                    value = self.effective(host, name)
-                    if value is not MISSING and _port_problem(value) is None:
-                        by_port.setdefault(value, []).append(name)
-                for port, names in sorted(by_port.items()):
-                    if len(names) > 1:
-                        both = "both" if len(names) == 2 else "all"
-                        self.add(
-                            host,
-                            " and ".join(names),
-                            f"are {both} {port}; give each its own port",
-                        )
+            for host in self.members(rule["group"]):
+                self._check_distinct_ports(host, rule["variables"])
+        # A host that runs several roles (front and hub on one machine) listens on the ports of all of them.
+        listen_ports = self.rules.get("listen_ports") or {}
+        for host in self.hosts:
+            names = [name for role in self.roles_of(host) for name in listen_ports.get(role, [])]
+            self._check_distinct_ports(host, list(dict.fromkeys(names)))
         for rule in self.rules["same_ports"]:
             name, peer_name = rule["variable"], rule["peer_variable"]
-            for host in self.groups.get(rule["group"], []):
+            for host in self.members(rule["group"]):
                 value = self.effective(host, name)
                 if value is MISSING or _port_problem(value) is not None:
                     continue
-                for peer in self.groups.get(rule["peer_group"], []):
+                for peer in self.members(rule["peer_group"]):
                     peer_value = self.effective(peer, peer_name)
                     if peer_value is MISSING or _port_problem(peer_value) is not None or peer_value == value:
                         continue
@@ -990,8 +1016,20 @@ class _Checker:
                         name,
                     )
 
+    def _check_distinct_ports(self, host, variables):
+        by_port = {}
+        for name in variables:
+            value = self.effective(host, name)
+            if value is not MISSING and _port_problem(value) is None:
+                by_port.setdefault(value, []).append(name)
+        for port, names in sorted(by_port.items()):
+            if len(names) > 1:
+                both = "both" if len(names) == 2 else "all"
+                self.add(host, " and ".join(names), f"are {both} {port}; give each its own port")
+
     def check_hub(self):
         db_hosts = self.groups.get("db", [])
+        self._check_instance_databases()
         for host in self.groups.get("hub", []):
             values = self.vars[host]
             if "jupyterhub_db_host" in values and (host, "jupyterhub_db_host") not in self.reported:
@@ -1006,6 +1044,7 @@ class _Checker:
                         "jupyterhub_db_host",
                     )
             self._check_admins(host)
+        self._check_hub_pair()
         for host in self.hosts:
             for name, supported in (
                 ("jupyterhub_authenticator", self.rules["authenticators"]),
@@ -1021,6 +1060,89 @@ class _Checker:
                         f"{_show(value)} is not supported; use one of: {', '.join(supported)}",
                         name,
                     )
+
+    def _check_hub_pair(self):
+        """Hub hosts that share a database must be fenced and share one lock (docs/failover.md)."""
+        hubs = self.groups.get("hub", [])
+        if len(hubs) < 2:
+            return
+        for host in hubs:
+            if self.effective(host, "jupyterhub_fence_enabled") is False:
+                self.add(
+                    host,
+                    "jupyterhub_fence_enabled",
+                    f"is false but group hub has {len(hubs)} hosts ({_join(hubs)}); two hubs on one database must "
+                    "be fenced (exactly one runs): remove it (the default is true), or keep one host in group hub",
+                    "jupyterhub_fence_enabled",
+                )
+        by_database = {}
+        for host in hubs:
+            database = self.effective(host, "jupyterhub_db_name")
+            instance = self.effective(host, "jupyterhub_instance_name")
+            # the defaults of group hub's hosts are templates: the main instance, its database
+            database = "jupyterhub" if database is MISSING else database
+            instance = "main" if instance is MISSING else instance
+            if isinstance(database, str) and isinstance(instance, str):
+                by_database.setdefault(database, {}).setdefault(instance, []).append(host)
+        for database, instances in sorted(by_database.items()):
+            if len(instances) < 2:
+                continue
+            names = ", ".join(f"{name!r} on {_join(sorted(members))}" for name, members in sorted(instances.items()))
+            for members in instances.values():
+                for host in members:
+                    self.add(
+                        host,
+                        "jupyterhub_instance_name",
+                        f"hub hosts that share database {database!r} name different instances ({names}), so they "
+                        "would take different locks and run two hubs on one database; give them one "
+                        "jupyterhub_instance_name (or each instance its own jupyterhub_db_name)",
+                        "jupyterhub_instance_name",
+                    )
+
+    def _instances(self):
+        """Hub instance name -> (its group, its hosts): group hub is the main instance and the A/B routing's B
+        group another, named after it, unless a host sets jupyterhub_instance_name."""
+        instances = {}
+        groups = [("hub", "main")] + ([(self.ab_group, self.ab_group)] if self.ab_group else [])
+        for group, default in groups:
+            for host in self.groups.get(group, []):
+                instance = self.effective(host, "jupyterhub_instance_name")
+                instance = default if instance is MISSING or not isinstance(instance, str) else instance
+                instances.setdefault(instance, (group, []))[1].append(host)
+        return instances
+
+    def _check_instance_databases(self):
+        """The hosts of one hub instance share its database: same jupyterhub_db_host, _port and _name."""
+        db_hosts = self.groups.get("db", [])
+        for instance, (group, hosts) in sorted(self._instances().items()):
+            if len(hosts) < 2:
+                continue
+            defaults = {
+                "jupyterhub_db_host": db_hosts[0] if db_hosts else MISSING,
+                "jupyterhub_db_port": 5432,
+                "jupyterhub_db_name": "jupyterhub" if instance == "main" else f"jupyterhub_{instance}",
+            }
+            for name, default in defaults.items():
+                values = {}
+                for host in hosts:
+                    value = self.effective(host, name)
+                    value = default if value is MISSING else value
+                    if value is MISSING or (host, name) in self.reported:
+                        continue
+                    values.setdefault(repr(value), []).append(host)
+                if len(values) < 2:
+                    continue
+                shown = "; ".join(f"{_join(members)}: {value}" for value, members in values.items())
+                for members in values.values():
+                    for host in members:
+                        self.add(
+                            host,
+                            name,
+                            f"differs between the hosts of hub instance {instance!r} (group {group}: {shown}); the "
+                            "hosts of one instance are an active/standby pair on one database: set it once for the "
+                            f"instance (group_vars/{group}), or move the host to an instance of its own",
+                            name,
+                        )
 
     def _check_admins(self, host):
         admins = self.effective(host, "jupyterhub_admin_users")
@@ -1039,6 +1161,503 @@ class _Checker:
                     "site_users or jupyterhub_allowed_users, or remove it from jupyterhub_admin_users",
                     "jupyterhub_admin_users",
                 )
+
+    # ---------------------------------------------------------------- front pair, A/B routing
+
+    def _address_of(self, host):
+        """(ip address, the variable it comes from) when the inventory gives the host's address, else None."""
+        values = self.vars.get(host, {})
+        for name in _ADDRESS_VARS:
+            value = values.get(name)
+            if isinstance(value, str) and value.strip():
+                try:
+                    return ipaddress.ip_address(value.strip()), name
+                except ValueError:
+                    if name == "hubsite_address":  # reported by check_addresses
+                        return None
+        return None
+
+    def check_addresses(self):
+        for host in self.hosts:
+            value = self.vars[host].get("hubsite_address", MISSING)
+            if value is MISSING or (host, "hubsite_address") in self.reported:
+                continue
+            try:
+                ipaddress.ip_address(str(value).strip())
+            except ValueError:
+                self.add(
+                    host,
+                    "hubsite_address",
+                    f"{_show(value)} is not an IP address; set the address the other hosts reach this host at "
+                    "(e.g. hubsite_address: 192.0.2.10), or remove it to use ansible_host or the host's facts",
+                    "hubsite_address",
+                )
+
+    def check_front(self):
+        """The front pair: a floating address (site_front_vip) with two fronts, in their subnet; VRRP settings."""
+        if "front" not in self.groups:
+            return
+        fronts = self.groups["front"]
+        holders = [host for host in self.hosts if "site_front_vip" in self.vars[host]]
+        with_vip = [host for host in fronts if host in holders]
+        if len(fronts) == 2 and not with_vip:
+            self.add(
+                None,
+                "group front",
+                f"has 2 hosts ({_join(fronts)}) but site_front_vip is not set; a front pair shares a floating "
+                f"address held by keepalived: set site_front_vip in {_SITE_FILE} (a free address of the fronts' "
+                "subnet), or keep one host in group front",
+            )
+        elif len(fronts) == 2 and len(with_vip) == 1:
+            self.add(
+                None,
+                "site_front_vip",
+                f"is set for front host {with_vip[0]} only; both hosts of the pair need the same address: set it "
+                f"once, in {_SITE_FILE}",
+            )
+        for host in holders:
+            if (host, "site_front_vip") in self.reported:
+                continue
+            if len(fronts) == 1:
+                self.add(
+                    host,
+                    "site_front_vip",
+                    f"is set but group front has 1 host ({fronts[0]}); a floating address needs a keepalived pair: "
+                    "add a second host to group front, or remove site_front_vip",
+                    "site_front_vip",
+                )
+                continue
+            if len(fronts) != 2:
+                continue  # group front itself is reported
+            self._check_vip(host, fronts)
+        self._check_vrrp(fronts)
+
+    def _vip_prefix(self, host, vip):
+        """The prefix length for vip on host (site_front_vip_prefix, else 24 or 64), or None when it is wrong."""
+        bits = 32 if vip.version == 4 else 128
+        prefix = self.vars[host].get("site_front_vip_prefix", MISSING)
+        if prefix is MISSING:
+            return 24 if vip.version == 4 else 64
+        if not _is_int(prefix) or (host, "site_front_vip_prefix") in self.reported:
+            return None  # a type error, reported by check_types
+        if not 1 <= prefix <= bits:
+            self.add(
+                host,
+                "site_front_vip_prefix",
+                f"{prefix} is out of range for an IPv{vip.version} address; use an integer from 1 to {bits}, the "
+                f"prefix length of the fronts' network (e.g. {24 if vip.version == 4 else 64})",
+                "site_front_vip_prefix",
+            )
+            return None
+        return prefix
+
+    def _check_vip(self, host, fronts):
+        value = self.vars[host]["site_front_vip"]
+        example = "e.g. site_front_vip: 192.0.2.10"
+        if isinstance(value, (list, dict, bool)) or value is None:
+            return  # a type error, reported by check_types
+        text = str(value).strip()
+        if "/" in text:
+            bare, _, prefix = text.partition("/")
+            self.add(
+                host,
+                "site_front_vip",
+                f"{_show(value)} has a prefix; set the bare address (site_front_vip: {bare}) and the prefix length "
+                f"in site_front_vip_prefix: {prefix}",
+                "site_front_vip",
+            )
+            return
+        try:
+            vip = ipaddress.ip_address(text)
+        except ValueError:
+            self.add(
+                host,
+                "site_front_vip",
+                f"{_show(value)} is not an IP address; set the floating IPv4 or IPv6 address the front pair "
+                f"shares, {example}",
+                "site_front_vip",
+            )
+            return
+        prefix = self._vip_prefix(host, vip)
+        if prefix is None:
+            return
+        network = ipaddress.ip_network(f"{vip}/{prefix}", strict=False)
+        if vip.version == 4 and prefix <= 30 and vip in (network.network_address, network.broadcast_address):
+            what = "network" if vip == network.network_address else "broadcast"
+            self.add(
+                host,
+                "site_front_vip",
+                f"{vip} is the {what} address of {network}; pick a free host address of the fronts' subnet",
+                "site_front_vip",
+            )
+            return
+        outside = []
+        for front in fronts:
+            known = self._address_of(front)
+            if known is None:
+                continue  # not known before the facts: the keepalived role checks it on the host
+            address, source = known
+            if address.version != vip.version:
+                self.add(
+                    host,
+                    "site_front_vip",
+                    f"{vip} is an IPv{vip.version} address but front host {front} is {address} ({source}, "
+                    f"IPv{address.version}); use an IPv{address.version} address of the fronts' subnet",
+                    "site_front_vip",
+                )
+                return
+            if address == vip:
+                self.add(
+                    host,
+                    "site_front_vip",
+                    f"{vip} is the address of front host {front} ({source}); the floating address must be a free "
+                    "address of the fronts' subnet, not a host's own",
+                    "site_front_vip",
+                )
+                return
+            if address not in network:
+                outside.append(f"{front} is {address} ({source})")
+        if outside:
+            hosts = "front host " if len(outside) == 1 else "front hosts "
+            self.add(
+                host,
+                "site_front_vip",
+                f"{vip} is outside the fronts' subnet: with site_front_vip_prefix {prefix} its network is "
+                f"{network}, but {hosts}{_join(outside)}; pick a free address of the fronts' subnet, or correct "
+                "site_front_vip_prefix",
+                "site_front_vip",
+            )
+
+    def _check_vrrp(self, fronts):
+        """VRRP settings the pair must share (rules.ranges checks each value)."""
+        for name in ("keepalived_virtual_router_id",):
+            values = {}
+            for host in fronts:
+                value = self.effective(host, name)
+                if _is_int(value) and (host, name) not in self.reported:
+                    values.setdefault(value, []).append(host)
+            if len(values) > 1:
+                shown = ", ".join(f"{value} on {_join(hosts)}" for value, hosts in sorted(values.items()))
+                for hosts in values.values():
+                    for host in hosts:
+                        self.add(
+                            host,
+                            name,
+                            f"differs between the front hosts ({shown}); the pair must share one: set it once, in "
+                            "group_vars/front",
+                            name,
+                        )
+
+    def check_ranges(self):
+        """Integers with a range of their own (rules.ranges), for every host that has them."""
+        for name, limits in sorted((self.rules.get("ranges") or {}).items()):
+            for host in self.hosts:
+                if name not in self.vars[host] or (host, name) in self.reported:
+                    continue
+                value = self.vars[host][name]
+                if _is_int(value) and not limits["min"] <= value <= limits["max"]:
+                    self.add(
+                        host,
+                        name,
+                        f"{value} is out of range; use an integer from {limits['min']} to {limits['max']} "
+                        f"({limits['why']})",
+                        name,
+                    )
+
+    def check_ab(self):
+        """site_ab_routing: the B instance is a group of its own, with hosts; the users it names exist."""
+        holders = [host for host in self.hosts if "site_ab_routing" in self.vars[host]]
+        instances = set()
+        for host in holders:
+            rule = self.vars[host]["site_ab_routing"]
+            if not isinstance(rule, dict):
+                continue  # a type error, reported by check_types
+            self._check_unknown_keys(host, "site_ab_routing", rule, _AB_KEYS, "site_ab_routing")
+            if "opt_in" in rule and not isinstance(rule["opt_in"], bool):
+                problem = _strict_type_problem(rule["opt_in"], {"type": "bool"})
+                self.add(host, "site_ab_routing.opt_in", problem, "site_ab_routing")
+            users = rule.get("users", [])
+            if not isinstance(users, list):
+                self.add(
+                    host,
+                    "site_ab_routing.users",
+                    f"is {_a_type(users)}, not a list; write it as a list of site_users names, e.g. [carol]",
+                    "site_ab_routing",
+                )
+            elif isinstance(self.vars[host].get("site_users", []), list):
+                known = self._user_names(host)
+                for user in users:
+                    if user not in known:
+                        self.add(
+                            host,
+                            "site_ab_routing.users",
+                            f"{_show(user)} is not in site_users; list users of site_users only, or remove it",
+                            "site_ab_routing",
+                        )
+            self._check_ab_groups(host, rule)
+            instance = self._check_ab_instance(host, rule)
+            if instance:
+                instances.add(instance)
+        if len(instances) == 1:
+            self.ab_group = instances.pop()
+            self._check_ab_users_allowed(holders)
+
+    def _check_ab_groups(self, host, rule):
+        """site_ab_routing.groups: a list of site_groups names (their members go to B)."""
+        groups = rule.get("groups", [])
+        if not isinstance(groups, list):
+            self.add(
+                host,
+                "site_ab_routing.groups",
+                f"is {_a_type(groups)}, not a list; write it as a list of site_groups names, e.g. [physics]",
+                "site_ab_routing",
+            )
+            return
+        site_groups = self.vars[host].get("site_groups", [])
+        if not isinstance(site_groups, list):
+            return  # reported by the site_groups checks
+        known = [item["name"] for item in site_groups if isinstance(item, dict) and isinstance(item.get("name"), str)]
+        for group in groups:
+            if group not in known:
+                hint = _did_you_mean(group, known) if isinstance(group, str) else ""
+                self.add(
+                    host,
+                    "site_ab_routing.groups",
+                    f"{_show(group)} is not in site_groups{hint}; list groups of site_groups only, or remove it",
+                    "site_ab_routing",
+                )
+
+    def _b_users(self, host):
+        """The users the rule on host sends to B: its users, and the site users of its groups."""
+        rule = self.vars[host].get("site_ab_routing")
+        if not isinstance(rule, dict):
+            return []
+        users = [user for user in rule.get("users", []) or [] if isinstance(user, str)]
+        groups = rule.get("groups", []) or []
+        groups = set(groups) if isinstance(groups, list) and all(isinstance(g, str) for g in groups) else set()
+        site_users = self.vars[host].get("site_users", [])
+        for user in site_users if isinstance(site_users, list) else []:
+            if not isinstance(user, dict) or not isinstance(user.get("name"), str):
+                continue
+            if not isinstance(user.get("groups"), list):
+                continue
+            if groups.intersection(g for g in user["groups"] if isinstance(g, str)):
+                users.append(user["name"])
+        return sorted(set(users))
+
+    def _check_ab_users_allowed(self, holders):
+        """Every user the rule sends to B must be allowed to log in on the B instance's hosts."""
+        for host in self.groups.get(self.ab_group, []):
+            if host not in holders or (host, "site_ab_routing") in self.reported:
+                continue
+            values = self.vars[host]
+            own = values.get("jupyterhub_users", values.get("site_users", []))
+            if not isinstance(own, list):
+                continue
+            allowed = {user["name"] for user in own if isinstance(user, dict) and isinstance(user.get("name"), str)}
+            extra = self.effective(host, "jupyterhub_allowed_users")
+            if isinstance(extra, list):
+                allowed |= {user for user in extra if isinstance(user, str)}
+            for user in self._b_users(host):
+                if user in self._user_names(host) and user not in allowed:
+                    self.add(
+                        host,
+                        "site_ab_routing",
+                        f"sends {user} to the B instance ({self.ab_group}), but {user} may not log in there "
+                        "(not in that group's jupyterhub_users or jupyterhub_allowed_users): allow the user on "
+                        f"{self.ab_group} (group_vars/{self.ab_group}), or take the user out of the rule",
+                        "site_ab_routing",
+                    )
+
+    def _check_ab_instance(self, host, rule):
+        """The B instance's group when it is fit for one, else None (reported)."""
+        if "instance" not in rule:
+            self.add(
+                host,
+                "site_ab_routing",
+                "has no instance; add instance: <the inventory group of the B hub instance's hosts>, "
+                "e.g. instance: hub_b",
+                "site_ab_routing",
+            )
+            return None
+        instance = rule["instance"]
+        subject = "site_ab_routing.instance"
+        groups = sorted(name for name in self.groups if name not in ("all", "ungrouped"))
+        if not isinstance(instance, str) or not instance:
+            self.add(
+                host,
+                subject,
+                f"{_show(instance)} is not a group name; name the B instance's group, e.g. hub_b",
+                "site_ab_routing",
+            )
+            return None
+        if instance in self.rules["groups"] or instance == "ungrouped":
+            self.add(
+                host,
+                subject,
+                f"{instance!r} is a group of the site itself; the B instance needs a group of its own (e.g. hub_b) "
+                "holding its hub hosts",
+                "site_ab_routing",
+            )
+            return None
+        if instance not in self.groups:
+            hint = _did_you_mean(instance, groups, cutoff=0.6)
+            self.add(
+                host,
+                subject,
+                f"{instance!r} is not a group of the inventory{hint}; add the B instance's hub hosts to it in "
+                f"hosts.yml (all.children.{instance}.hosts), or name an existing group",
+                "site_ab_routing",
+            )
+            return None
+        members = self.groups[instance]
+        if not members:
+            self.add(
+                host,
+                subject,
+                f"group {instance} has no hosts; add the B instance's hub host(s) to it",
+                "site_ab_routing",
+            )
+            return None
+        shared = [member for member in members if member in self.groups.get("hub", [])]
+        if shared:
+            self.add(
+                host,
+                subject,
+                f"{_join(shared)} {'is' if len(shared) == 1 else 'are'} in both group hub and group {instance}; "
+                "each instance needs hosts of its own (both hubs would listen on the same ports)",
+                "site_ab_routing",
+            )
+            return None
+        return instance
+
+    # ---------------------------------------------------------------- Slurm (jupyterhub_spawner slurm)
+
+    def check_slurm(self):
+        """A Slurm spawner needs a cluster: hubsite's (groups slurm_controller, slurm_node) or the site's (client-only
+        mode); the partitions users may choose must be the cluster's; the defaults must be within the maxima."""
+        hubs = [host for host in self.members("hub") if self.effective(host, "jupyterhub_spawner") == "slurm"]
+        controllers = self.groups.get("slurm_controller", [])
+        nodes = self.groups.get("slurm_node", [])
+        for host in sorted(set(hubs + controllers + nodes)):
+            managed = self.effective(host, "slurm_manage_cluster")
+            if managed is False:
+                if host in hubs and not self.effective(host, "slurm_conf_file"):
+                    self.add(
+                        host,
+                        "slurm_conf_file",
+                        "is not set, but slurm_manage_cluster is false (client-only mode); set it to the site's "
+                        "slurm.conf (a file on the controller), or set slurm_manage_cluster: true and add hubsite's "
+                        "Slurm hosts to groups slurm_controller and slurm_node",
+                        "slurm_conf_file",
+                    )
+                continue
+            if host in hubs:
+                self._check_slurm_hosts(host, controllers, nodes)
+            self._check_slurm_partitions(host, nodes, host in hubs)
+        for host in hubs:
+            for key in ("cores", "memory_gb", "hours"):
+                name, high_name = f"jupyterhub_slurm_{key}", f"jupyterhub_slurm_max_{key}"
+                value, high = self.effective(host, name), self.effective(host, high_name)
+                if not (_is_int(value) and _is_int(high)) or value < 1 or high < 1:
+                    continue  # wrong types and non-positive numbers are reported by check_types, check_ranges
+                if (host, name) not in self.reported and value > high:
+                    self.add(
+                        host,
+                        name,
+                        f"is {value}, more than {high_name} ({high}); lower it, or raise {high_name}",
+                        name,
+                    )
+
+    def _check_slurm_hosts(self, host, controllers, nodes):
+        if "slurm_controller" not in self.groups or "slurm_node" not in self.groups or not controllers or not nodes:
+            missing = [
+                group for group, members in (("slurm_controller", controllers), ("slurm_node", nodes)) if not members
+            ]
+            self.add(
+                host,
+                "jupyterhub_spawner",
+                f"is slurm but group {' and group '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
+                "hosts; add hubsite's Slurm controller to group slurm_controller and the nodes where servers run to "
+                "group slurm_node (all.children.<group>.hosts in hosts.yml), or, for the site's own cluster, set "
+                "slurm_manage_cluster: false and slurm_conf_file (client-only mode)",
+                "jupyterhub_spawner",
+            )
+        elif len(controllers) > 1:
+            self.add(
+                host,
+                "jupyterhub_spawner",
+                f"is slurm but group slurm_controller has {len(controllers)} hosts ({_join(controllers)}); hubsite "
+                "manages one controller: keep one host in group slurm_controller",
+                "jupyterhub_spawner",
+            )
+
+    def _check_slurm_partitions(self, host, nodes, is_hub):
+        partitions = self.effective(host, "slurm_partitions")
+        declared = None
+        if isinstance(partitions, list) and (host, "slurm_partitions") not in self.reported:
+            declared = []
+            for index, partition in enumerate(partitions):
+                if not isinstance(partition, Mapping) or not isinstance(partition.get("name"), str):
+                    continue  # a type error, reported by check_types
+                name = partition["name"]
+                if name in declared:
+                    self.add(host, "slurm_partitions", f"lists partition {name!r} twice; keep one", "slurm_partitions")
+                declared.append(name)
+                members = partition.get("nodes")
+                if isinstance(members, list):
+                    for member in members:
+                        if member not in nodes:
+                            self.add(
+                                host,
+                                f"slurm_partitions[{index}].nodes",
+                                f"{_show(member)} is not a host of group slurm_node ({_join(nodes) or 'empty'}); "
+                                "list inventory hosts of group slurm_node, or remove nodes (all nodes)",
+                                "slurm_partitions",
+                            )
+            defaults = [p["name"] for p in partitions if isinstance(p, Mapping) and p.get("default") is True]
+            if len(defaults) > 1:
+                self.add(
+                    host,
+                    "slurm_partitions",
+                    f"marks {', '.join(map(repr, defaults))} all default: true; Slurm has one default partition, "
+                    "keep default: true on one",
+                    "slurm_partitions",
+                )
+        if not is_hub:
+            return
+        offered = self.effective(host, "jupyterhub_slurm_partitions")
+        if (
+            isinstance(offered, list)
+            and declared is not None
+            and (host, "jupyterhub_slurm_partitions") not in self.reported
+        ):
+            for name in offered:
+                if name not in declared:
+                    hint = _did_you_mean(str(name), declared, cutoff=0.6)
+                    self.add(
+                        host,
+                        "jupyterhub_slurm_partitions",
+                        f"{_show(name)} is not a partition of the cluster (slurm_partitions: "
+                        f"{', '.join(declared) or 'none'}){hint}; offer declared partitions only, or declare it in "
+                        "slurm_partitions",
+                        "jupyterhub_slurm_partitions",
+                    )
+        chosen = self.effective(host, "jupyterhub_slurm_partition")
+        choices = offered if isinstance(offered, list) else declared
+        if (
+            isinstance(chosen, str)
+            and choices is not None
+            and chosen not in choices
+            and (host, "jupyterhub_slurm_partition") not in self.reported
+        ):
+            self.add(
+                host,
+                "jupyterhub_slurm_partition",
+                f"{chosen!r} is not among the partitions users may choose ({', '.join(map(str, choices)) or 'none'}); "
+                "pick one of them, or remove it (the default is the first)",
+                "jupyterhub_slurm_partition",
+            )
 
     def check_types(self):
         cache = {}
@@ -1080,7 +1699,12 @@ class _Checker:
         self.check_known()
         self.check_templates()
         self.check_site()
+        self.check_addresses()
+        self.check_front()
+        self.check_ab()
+        self.check_ranges()
         self.check_hub()
+        self.check_slurm()
         self.check_ports()
         self.check_types()
         return self.messages()

@@ -182,6 +182,16 @@ login:
   description: V(form) when the login form was posted, V(cookie) when the session of O(session_file) was reused.
   returned: after a successful login
   type: str
+login_handovers:
+  description:
+    - How many times the login was handed over to another hub instance (A/B routing, docs/front.md) with a 307
+      answer to the login form, which the probe follows by posting the form again, as a browser does.
+  returned: after a form login
+  type: int
+instance:
+  description: V(a) or V(b), the instance the front sent the logged-in user to (its C(X-Hubsite-Instance) header).
+  returned: after a successful login, with A/B routing
+  type: str
 server_was_running:
   description: Whether the server was already running (false when the probe spawned it).
   returned: when the server got ready

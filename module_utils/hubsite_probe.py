@@ -938,6 +938,7 @@ class Probe:
                     if not self.client.cookie_value("_xsrf", self.hub_url("api/user")):
                         self.client.request("GET", self.hub_url("home"), headers=NAVIGATE)
                     self.result["login"] = "cookie"
+                    self._note_instance(resp)
                     st["detail"] = f"session from {self.session_file} still valid"
                     st["http_status"] = resp.status
                     return model
@@ -956,8 +957,19 @@ class Probe:
                 raise ProbeError(f"GET {login_url}: no _xsrf token in the login page or its cookies")
             form = {"_xsrf": xsrf, "username": self.username, "password": self.password}
             resp = self.client.request("POST", login_url, form=form, headers=NAVIGATE)
+            # A/B routing: the hub that checked the password may hand the login over to the other instance with a
+            # 307 (after setting the front's routing cookie); a browser posts the same form again, and so do we.
+            handovers = []
+            while resp.status in (307, 308) and resp.header("Location"):
+                if len(handovers) >= MAX_REDIRECTS:
+                    raise ProbeError(f"too many login hand-overs (307) starting at {login_url}")
+                handovers.append(resp.header("X-Hubsite-Instance") or "")
+                login_url = urllib.parse.urljoin(login_url, resp.header("Location"))
+                resp = self.client.request("POST", login_url, form=form, headers=NAVIGATE)
+            self.result["login_handovers"] = len(handovers)
             st["http_status"] = resp.status
             if resp.status in (301, 302, 303):
+                self._note_instance(resp)
                 _, model = self._current_user()
                 if not model or model.get("name") != self.username:
                     raise ProbeError(
@@ -965,7 +977,9 @@ class Probe:
                         "check the hub's cookie settings (secure cookies over plain http?)"
                     )
                 self.result["login"] = "form"
-                st["detail"] = f"logged in with the form (HTTP {resp.status})"
+                st["detail"] = f"logged in with the form (HTTP {resp.status})" + (
+                    f" after {len(handovers)} hand-over(s) to another instance" if handovers else ""
+                )
                 return model
             shown = re.search(r'class="[^"]*login_error[^"]*"[^>]*>\s*([^<]+?)\s*<', resp.text)
             shown = shown.group(1) if shown else ""
@@ -982,6 +996,12 @@ class Probe:
             raise ProbeError(
                 f"login for {self.username} at {login_url} failed: {resp.describe()}", http_status=resp.status
             )
+
+    def _note_instance(self, resp):
+        """With A/B routing the front says which instance answered (X-Hubsite-Instance: a or b)."""
+        instance = resp.header("X-Hubsite-Instance")
+        if instance:
+            self.result["instance"] = instance
 
     def _server_state(self, model):
         servers = model.get("servers") if isinstance(model, dict) else None

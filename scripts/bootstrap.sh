@@ -2,9 +2,12 @@
 # Make this machine ready for `make demo` and `make test` (and CI, which runs `make test`).
 # Run as root on Debian 12. Idempotent: every step checks first and is skipped when already done, so a second
 # run takes a second or two. Steps (docs/testbed.md):
-#   apt          docker.io, debootstrap, git, make, python3-venv (only if `python3 -m venv` cannot work) ...
+#   apt          docker.io, debootstrap, git, make, wrk (bench/front), python3-venv (only if `python3 -m venv` cannot
+#                work) ...
 #   docker       a running Docker engine: systemctl when systemd is PID 1, otherwise dockerd in the background
-#   caches       /var/cache/hubsite/{apt,pip,npm,dl}: download caches shared by every test container
+#   caches       /var/cache/hubsite/{pip,npm,dl}: download caches shared by every test container
+#   aptproxy     apt-cacher-ng on port 3149 (cache /var/cache/hubsite/acng), and apt-proxy.conf that every test
+#                container mounts: a .deb is fetched once per machine and no container waits on another's apt lock
 #   venv         .venv from requirements.txt (rebuilt only when requirements.txt or the Python changes)
 #   collections  requirements.yml into the venv: ansible-galaxy, or else the PyPI `ansible` wheel; versions verified
 #   image        hubsite/debian-systemd:<recipe hash> and :bookworm (scripts/image/build.sh)
@@ -15,6 +18,7 @@
 #      GALAXY_TIMEOUT            seconds to give Galaxy before falling back to the wheel (20)
 #      PYTHON                    interpreter for the venv (python3; Debian 12's is 3.11)
 #      HUBSITE_CACHE             /var/cache/hubsite
+#      HUBSITE_APT_PROXY_PORT    the test bed's apt-cacher-ng port (3149: not 3142, a site's own apt-cacher-ng)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,7 +29,8 @@ GALAXY_TIMEOUT=${GALAXY_TIMEOUT:-20}
 PYTHON=${PYTHON:-python3}
 VENV=$ROOT/.venv
 DOCKERD_LOG=/var/log/hubsite-dockerd.log
-STEPS=${HUBSITE_BOOTSTRAP_STEPS:-apt docker caches venv collections image}
+STEPS=${HUBSITE_BOOTSTRAP_STEPS:-apt docker caches aptproxy venv collections image wheels}
+APT_PROXY_PORT=${HUBSITE_APT_PROXY_PORT:-3149}
 export HUBSITE_CACHE
 
 now() { date +%s.%N; }
@@ -44,7 +49,8 @@ step_apt() {
   local missing=() cmd pkg
   # command -> the Debian package that provides it
   for cmd in dockerd:docker.io containerd:containerd debootstrap:debootstrap git:git make:make \
-      flock:util-linux sha256sum:coreutils wget:wget gpgv:gpgv; do
+      flock:util-linux nsenter:util-linux ip:iproute2 sha256sum:coreutils wget:wget gpgv:gpgv wrk:wrk \
+      apt-cacher-ng:apt-cacher-ng kinit:krb5-user; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
   done
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
@@ -95,13 +101,47 @@ step_docker() {
 
 step_caches() {
   local d missing=0
-  for d in apt/partial pip npm dl; do [ -d "$HUBSITE_CACHE/$d" ] || missing=1; done
+  for d in pip npm dl; do [ -d "$HUBSITE_CACHE/$d" ] || missing=1; done
   if [ "$missing" = 0 ]; then
     SKIPPED="present"
     return 0
   fi
   need_root "creating $HUBSITE_CACHE"
-  mkdir -p "$HUBSITE_CACHE"/{apt/partial,pip,npm,dl}
+  mkdir -p "$HUBSITE_CACHE"/{pip,npm,dl}
+}
+
+# The test containers' apt goes through one apt-cacher-ng on this machine. Sharing /var/cache/apt/archives instead
+# (bind-mounted into every container) fetched each package once too, but apt holds that directory's lock for the
+# whole of an install, so every container's apt run waited for every other's, machine-wide. The daemon runs with
+# its own configuration (no Remap rules: it caches the URLs the containers ask for, deb.debian.org as configured in
+# the image, instead of choosing a mirror of its own) and is started here because there is no systemd as PID 1.
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+step_aptproxy() {
+  local conf=$HUBSITE_CACHE/acng-conf gw out=$HUBSITE_CACHE/apt-proxy.conf want
+  gw=$(ip -4 -o addr show docker0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
+  [ -n "$gw" ] || die "no IPv4 address on docker0: the test containers could not reach the apt proxy"
+  want="Acquire::http::Proxy \"http://$gw:$APT_PROXY_PORT\";"
+  if port_answers "$APT_PROXY_PORT" && [ "$(cat "$out" 2>/dev/null)" = "$want" ]; then
+    SKIPPED="apt-cacher-ng answers on $APT_PROXY_PORT"
+    return 0
+  fi
+  need_root "starting apt-cacher-ng"
+  mkdir -p "$conf" "$HUBSITE_CACHE/acng" /var/log/hubsite-acng
+  printf '%s\n' "# written by scripts/bootstrap.sh: the test bed's apt cache (docs/testbed.md)" \
+    "CacheDir: $HUBSITE_CACHE/acng" "LogDir: /var/log/hubsite-acng" "SupportDir: /usr/lib/apt-cacher-ng" \
+    "Port: $APT_PROXY_PORT" "BindAddress: 0.0.0.0" "PidFile: /run/hubsite-acng.pid" "ForeGround: 0" \
+    "ExThreshold: 4" > "$conf/acng.conf"
+  if ! port_answers "$APT_PROXY_PORT"; then
+    log "starting apt-cacher-ng on port $APT_PROXY_PORT (log: /var/log/hubsite-acng)"
+    setsid /usr/sbin/apt-cacher-ng -c "$conf" </dev/null >>/var/log/hubsite-acng/daemon.log 2>&1 9>&- &
+    for _ in $(seq 1 40); do
+      port_answers "$APT_PROXY_PORT" && break
+      sleep 0.25
+    done
+    port_answers "$APT_PROXY_PORT" || die "apt-cacher-ng did not answer on port $APT_PROXY_PORT (log: /var/log/hubsite-acng)"
+  fi
+  echo "$want" > "$out"
 }
 
 venv_stamp() {
@@ -168,6 +208,28 @@ fix the pins, or ANSIBLE_WHEEL_VERSION=<the ansible release that bundles exactly
 
 step_image() {
   "$ROOT/scripts/image/build.sh" build
+}
+
+# The hub venv's wheels, fetched once per machine and lock: every test container mounts $HUBSITE_CACHE/wheels
+# read-only and installs the hub venv from it offline (jupyterhub_pip_find_links, jupyterhub_pip_no_index), as a
+# site without PyPI would from its artifacts directory. pip's HTTP cache cannot do this here: the intercepting
+# proxy answers without caching headers, so pip caches nothing and every container would download ~115 wheels.
+# `pip wheel` fetches each pinned wheel (and builds the few sdists into wheels) for this machine's Python, which
+# is the hosts' (Debian 12's 3.11, x86_64).
+step_wheels() {
+  local lock=$ROOT/roles/jupyterhub/templates/opt/jupyterhub/constraints.txt.j2 dir=$HUBSITE_CACHE/wheels hash req
+  hash=$(grep -v '^{{' "$lock" | sha256sum | cut -c1-12)
+  if [ -f "$dir/.lock-$hash" ]; then
+    SKIPPED="wheels of lock $hash present"
+    return 0
+  fi
+  mkdir -p "$dir"
+  req=$(mktemp)
+  grep -v -e '^{{' -e '^#' -e '^$' "$lock" > "$req"
+  log "pip wheel: the $(wc -l < "$req") packages of the hub venv's lock -> $dir"
+  quiet_pip wheel -q --no-deps -r "$req" -w "$dir" || { rm -f "$req"; die "pip wheel of the hub lock failed"; }
+  rm -f "$req"
+  touch "$dir/.lock-$hash"
 }
 
 # ---------------------------------------------------------------------------------------------------------------

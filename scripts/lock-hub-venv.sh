@@ -20,6 +20,7 @@ requirements=(
   "jupyterlab==$(default jupyterhub_jupyterlab_version)"
   "sudospawner==$(default jupyterhub_sudospawner_version)"
   "oauthenticator==$(default jupyterhub_oauthenticator_version)"
+  "batchspawner==$(default jupyterhub_batchspawner_version)"
   "jupyterhub-idle-culler==$(default jupyterhub_idle_culler_version)"
   "psycopg2-binary==$(default jupyterhub_psycopg2_version)"
 )
@@ -28,7 +29,7 @@ for r in "${requirements[@]}"; do
 done
 
 trap 'docker rm -f "$NAME" >/dev/null 2>&1 || true' EXIT
-docker run -d --name "$NAME" -v "$HUBSITE_CACHE/pip:/root/.cache/pip" -v "$HUBSITE_CACHE/apt:/var/cache/apt/archives" \
+docker run -d --name "$NAME" -v "$HUBSITE_CACHE/pip:/root/.cache/pip" -v "$HUBSITE_CACHE/apt-proxy.conf:/etc/apt/apt.conf.d/01hubsite-proxy:ro" \
   "$IMAGE" sleep infinity >/dev/null
 docker exec "$NAME" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null'
 docker exec "$NAME" python3 -m venv /tmp/lock

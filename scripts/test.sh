@@ -8,7 +8,8 @@
 #   lint       yamllint, ansible-lint (production profile, offline), ruff check, ruff format --check
 #   unit       pytest tests/ (filters, the probe, the malformed inventories)
 #   syntax     for every inventory under inventories/: site.yml --syntax-check, and the validate play
-#   molecule   `molecule test -s <scenario>` for every scenario under molecule/ (or only $SCENARIO), one at a time;
+#   molecule   `molecule test -s <scenario>` for every scenario under molecule/ (or only $SCENARIO), two at a time
+#              (HUBSITE_TEST_JOBS);
 #              each scenario is reported as its own stage, molecule:<scenario>
 #
 # Every stage runs even when an earlier one failed. Each writes its whole output to .cache/test-logs/<stage>.log;
@@ -58,7 +59,8 @@ stage_lint() {
   local rc=0 t tool
   need_venv || return 1
   # bench scripts are Python without the .py suffix: ruff reads them only when named
-  for tool in "yamllint --strict ." "ansible-lint" "ruff check . bench/converge" "ruff format --check . bench/converge"; do
+  for tool in "yamllint --strict ." "ansible-lint" "ruff check . bench/converge bench/front bench/failover" \
+      "ruff format --check . bench/converge bench/front bench/failover"; do
     t=$(now)
     echo "=== $tool"
     # shellcheck disable=SC2086 # the tool and its arguments
@@ -153,7 +155,25 @@ for s in $stages; do
       results+=("molecule 0 FAILED")
       continue
     fi
-    for name in $list; do run_stage "molecule:$name" stage_molecule_scenario "$name"; done
+    # HUBSITE_TEST_JOBS scenarios at once (default 2): much of a converge waits on downloads, package installs and
+    # boots, so two share this 2-core machine well. Each has its own containers, network and log; no test asserts
+    # a time, so a loaded machine slows a scenario down without failing it.
+    running=0
+    for name in $list; do
+      if [ "$running" -ge "${HUBSITE_TEST_JOBS:-2}" ]; then
+        wait -n || true
+        running=$((running - 1))
+      fi
+      rm -f "$LOGS/.result-$name"
+      ( run_stage "molecule:$name" stage_molecule_scenario "$name"
+        printf '%s\n' "${results[-1]}" >"$LOGS/.result-$name" ) &
+      running=$((running + 1))
+    done
+    wait
+    for name in $list; do
+      results+=("$(cat "$LOGS/.result-$name" 2>/dev/null || echo "molecule:$name 0 FAILED")")
+      rm -f "$LOGS/.result-$name"
+    done
   else
     run_stage "$s" "stage_$s"
   fi

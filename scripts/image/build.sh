@@ -8,7 +8,7 @@
 #   build       make sure the image for the current recipe exists and is tagged :bookworm (default);
 #               a fresh build ends with the smoke test
 #   smoke       boot the image with the molecule platform flags; https to PyPI from inside
-#   cache-test  two containers apt-install the same package at once through the shared apt cache
+#   cache-test  two containers apt-install the same package at once through the apt proxy (bootstrap step aptproxy)
 #   tag         print the image tag of the current recipe
 # Env: HUBSITE_CACHE (/var/cache/hubsite), MIRROR, REBUILD=1 (redo both stages), NOCACHE=1 (docker build --no-cache)
 set -euo pipefail
@@ -31,7 +31,7 @@ PLATFORM_FLAGS=(
   --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw
   --tmpfs /run --tmpfs /run/lock
   --stop-signal SIGRTMIN+3
-  -v "$HUBSITE_CACHE/apt:/var/cache/apt/archives"
+  -v "$HUBSITE_CACHE/apt-proxy.conf:/etc/apt/apt.conf.d/01hubsite-proxy:ro"
   -v "$HUBSITE_CACHE/pip:/root/.cache/pip"
   -v "$HUBSITE_CACHE/npm:/root/.npm"
 )
@@ -81,7 +81,7 @@ prepare_context() {
   local ctx rootfs=$1
   ctx=$(context_dir)
   rm -rf "$ctx"; mkdir -p "$ctx"
-  cp "$HERE/Dockerfile" "$HERE/apt-keep-debs.conf" "$ctx/"
+  cp "$HERE/Dockerfile" "$ctx/"
   cat > "$ctx/sources.list" <<EOF
 deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
@@ -134,7 +134,8 @@ build_rootfs() {
 
 smoke() {
   local image=${1:-$IMAGE_REPO:$SUITE} name="hubsite-smoke-$$" t st="" i
-  mkdir -p "$HUBSITE_CACHE/apt/partial" "$HUBSITE_CACHE/pip" "$HUBSITE_CACHE/npm"
+  mkdir -p "$HUBSITE_CACHE/pip" "$HUBSITE_CACHE/npm"
+  [ -f "$HUBSITE_CACHE/apt-proxy.conf" ] || die "no $HUBSITE_CACHE/apt-proxy.conf: run scripts/bootstrap.sh (step aptproxy) first"
   t=$(now)
   docker run -d --name "$name" "${PLATFORM_FLAGS[@]}" "$image" >/dev/null
   # shellcheck disable=SC2064
@@ -154,16 +155,16 @@ print("image: smoke: https://pypi.org/simple/pip/ from inside:", urllib.request.
   trap - EXIT
 }
 
-# Two containers install the same package at the same time through the one shared archives directory.
+# Two containers install the same package at the same time through the apt proxy: both succeed (neither waits on
+# the other's lock) and the .deb is then in the proxy's cache.
 cache_test() {
   local image=$IMAGE_REPO:$SUITE pkg=${CACHE_TEST_PACKAGE:-nginx-light} a="hubsite-cache-a-$$" b="hubsite-cache-b-$$"
   local t rc_a rc_b
-  mkdir -p "$HUBSITE_CACHE/apt/partial"
+  [ -f "$HUBSITE_CACHE/apt-proxy.conf" ] || die "no $HUBSITE_CACHE/apt-proxy.conf: run scripts/bootstrap.sh (step aptproxy) first"
   # shellcheck disable=SC2064
   trap "docker rm -f $a $b >/dev/null 2>&1 || true" EXIT
   for c in "$a" "$b"; do docker run -d --name "$c" "${PLATFORM_FLAGS[@]}" "$image" >/dev/null; done
   for c in "$a" "$b"; do docker exec "$c" apt-get update -qq; done
-  rm -f "$HUBSITE_CACHE"/apt/"$pkg"_*.deb
   t=$(now)
   docker exec "$a" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" > "$WORK/cache-test-a.log" 2>&1 &
   docker exec "$b" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" > "$WORK/cache-test-b.log" 2>&1 &
@@ -171,7 +172,7 @@ cache_test() {
   wait %2 && rc_b=0 || rc_b=$?
   log "cache-test: concurrent 'apt-get install $pkg' in 2 containers: rc $rc_a and $rc_b in $(since "$t")"
   for c in a b; do grep -E '^(Need to get|Fetched|E:|W:)' "$WORK/cache-test-$c.log" | sed "s/^/image: cache-test: [$c] /"; done
-  ls "$HUBSITE_CACHE"/apt/"$pkg"_*.deb >/dev/null 2>&1 || die "cache-test: no $pkg .deb kept in $HUBSITE_CACHE/apt"
+  find "$HUBSITE_CACHE/acng" -name "${pkg}_*.deb" | grep -q . || die "cache-test: no $pkg .deb in $HUBSITE_CACHE/acng"
   docker rm -f "$a" "$b" >/dev/null
   trap - EXIT
   [ "$rc_a" = 0 ] && [ "$rc_b" = 0 ] || die "cache-test: a concurrent install failed (logs: $WORK/cache-test-[ab].log)"

@@ -59,12 +59,15 @@ SPECS = {
         jupyterhub_db_name=_opt("str"),
         jupyterhub_admin_users=_opt("list", elements="str"),
         jupyterhub_allowed_users=_opt("list", elements="str"),
+        jupyterhub_users=_opt("list", elements="dict"),
         jupyterhub_authenticator=_opt("str", choices=["pam"]),
         jupyterhub_spawner=_opt("str", choices=["sudo"]),
         jupyterhub_idle_timeout=_opt("int"),
         jupyterhub_idle_culler_enabled=_opt("bool"),
         jupyterhub_config_overrides=_opt("dict"),
         jupyterhub_crypt_key=_opt("str", no_log=True),
+        jupyterhub_fence_enabled=_opt("bool"),
+        jupyterhub_instance_name=_opt("str"),
     ),
     "nginx_front": _spec(
         nginx_front_server_name=_opt("str"),
@@ -86,6 +89,10 @@ DEFAULTS = {
         "jupyterhub_spawner": "sudo",
         "jupyterhub_admin_users": [],
         "jupyterhub_allowed_users": [],
+        # templates, as in roles/jupyterhub/defaults/main.yml: per instance (docs/front.md)
+        "jupyterhub_db_name": "{{ __jupyterhub_instance_db }}",
+        "jupyterhub_fence_enabled": True,
+        "jupyterhub_instance_name": "{{ group_names | hubsite_hub_instance(site_ab_routing | default({})) or 'main' }}",
     },
     "nginx_front": {
         "nginx_front_server_name": "{{ site_domain }}",
@@ -233,9 +240,12 @@ CASES = {
             "make a keepalived pair): remove 1 of them from the group"
         ],
     ),
-    "two fronts and two hubs are fine": ([add_host("front", "f2"), add_host("hub", "h2")], []),
+    "two fronts and two hubs are fine": (
+        [add_host("front", "f2"), add_host("hub", "h2"), set_all("site_front_vip", "192.0.2.10")],
+        [],
+    ),
     "front and db on one host is fine": (
-        [lambda inv: inv.groups["front"].append(DB)],
+        [lambda inv: inv.groups.update(front=[DB])],
         [],
     ),
     # b. site scalars
@@ -505,7 +515,34 @@ CASES = {
     ),
     "spawner": (
         [set_on(HUB, "jupyterhub_spawner", "systemd")],
-        ["jupyterhub_spawner on host hubsite-demo-hub: 'systemd' is not supported; use one of: sudo"],
+        ["jupyterhub_spawner on host hubsite-demo-hub: 'systemd' is not supported; use one of: sudo, slurm"],
+    ),
+    "hub pair, fenced": ([add_host("hub", "hubsite-demo-hub2")], []),
+    "single hub without the fence": ([set_on(HUB, "jupyterhub_fence_enabled", False)], []),
+    "hub pair without the fence": (
+        [add_host("hub", "hubsite-demo-hub2"), set_on(HUB, "jupyterhub_fence_enabled", False)],
+        [
+            "jupyterhub_fence_enabled on host hubsite-demo-hub: is false but group hub has 2 hosts "
+            "(hubsite-demo-hub, hubsite-demo-hub2); two hubs on one database must be fenced (exactly one runs): "
+            "remove it (the default is true), or keep one host in group hub"
+        ],
+    ),
+    "hub pair with two instances on one database": (
+        [add_host("hub", "hubsite-demo-hub2"), set_on("hubsite-demo-hub2", "jupyterhub_instance_name", "b")],
+        [
+            "jupyterhub_instance_name on hosts hubsite-demo-hub, hubsite-demo-hub2: hub hosts that share database "
+            "'jupyterhub' name different instances ('b' on hubsite-demo-hub2, 'main' on hubsite-demo-hub), so they "
+            "would take different locks and run two hubs on one database; give them one jupyterhub_instance_name "
+            "(or each instance its own jupyterhub_db_name)"
+        ],
+    ),
+    "two instances, each with its own database": (
+        [
+            add_host("hub", "hubsite-demo-hub2"),
+            set_on("hubsite-demo-hub2", "jupyterhub_instance_name", "b"),
+            set_on("hubsite-demo-hub2", "jupyterhub_db_name", "jupyterhub_b"),
+        ],
+        [],
     ),
     # f. secrets
     "secret short": (
@@ -548,8 +585,8 @@ CASES = {
             "vault_jupyterhub_culler_tokn: is not a known secret (did you mean vault_jupyterhub_culler_token?); "
             "secrets are vault_jupyterhub_cookie_secret, vault_jupyterhub_crypt_key, vault_jupyterhub_proxy_token, "
             "vault_postgresql_jupyterhub_password, vault_jupyterhub_metrics_token, vault_jupyterhub_culler_token, "
-            "vault_jupyterhub_oidc_client_secret, vault_kerberos_kdc_master_password, "
-            "and vault_<user>_password for a user of site_users: rename or remove it"
+            "vault_jupyterhub_oidc_client_secret, vault_kerberos_kdc_master_password, vault_keepalived_auth_pass, "
+            "vault_slurm_munge_key, and vault_<user>_password for a user of site_users: rename or remove it"
         ],
     ),
     # g. unknown and removed variables
@@ -885,3 +922,443 @@ def test_real_role_specs_accept_the_demo_site():
         if (role / "defaults" / "main.yml").is_file():
             defaults[role.name] = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
     assert Inventory().run(specs=specs, defaults=defaults) == []
+
+
+# The front pair (site_front_vip, keepalived) and A/B routing (site_ab_routing): docs/validation.md, i. and j.
+
+FRONT2, HUB_B = "hubsite-demo-front2", "hubsite-demo-hub-b"
+VIP = "192.0.2.10"
+
+
+def add_group(group, *hosts):
+    def step(inv):
+        inv.groups[group] = []
+        for host in hosts:
+            add_host(group, host)(inv)
+
+    return step
+
+
+def pair(vip=VIP):
+    """Two fronts, and the floating address in group_vars/all."""
+    return [add_host("front", FRONT2), set_all("site_front_vip", vip)]
+
+
+def addresses(front="192.0.2.11", front2="192.0.2.12", variable="hubsite_address"):
+    return [set_on(FRONT, variable, front), set_on(FRONT2, variable, front2)]
+
+
+def ab(rule=None):
+    """A B instance in group hub_b, and the A/B rule in group_vars/all."""
+    return [add_group("hub_b", HUB_B), set_all("site_ab_routing", {"instance": "hub_b"} if rule is None else rule)]
+
+
+OUTSIDE = (
+    "site_front_vip: 198.51.100.10 is outside the fronts' subnet: with site_front_vip_prefix 24 its network is "
+    "198.51.100.0/24, but front hosts {}; pick a free address of the fronts' subnet, or correct site_front_vip_prefix"
+)
+
+FRONT_CASES = {
+    # the pair and its floating address
+    "pair with a VIP, addresses unknown before the facts": (pair(), []),
+    "pair with a VIP in the fronts' subnet": (pair() + addresses(), []),
+    "pair with a VIP in the fronts' subnet, from ansible_host": (pair() + addresses(variable="ansible_host"), []),
+    "pair with an IPv6 VIP in the fronts' /64": (
+        pair("2001:db8::10") + addresses("2001:db8::11", "2001:db8::12"),
+        [],
+    ),
+    "pair with a VIP and a wider prefix": (
+        pair("192.0.9.10") + addresses() + [set_all("site_front_vip_prefix", 16)],
+        [],
+    ),
+    "single front with a VIP": (
+        [set_all("site_front_vip", VIP)],
+        [
+            "site_front_vip: is set but group front has 1 host (hubsite-demo-front); a floating address needs a "
+            "keepalived pair: add a second host to group front, or remove site_front_vip"
+        ],
+    ),
+    "pair without a VIP": (
+        [add_host("front", FRONT2)],
+        [
+            "group front: has 2 hosts (hubsite-demo-front, hubsite-demo-front2) but site_front_vip is not set; a "
+            "front pair shares a floating address held by keepalived: set site_front_vip in "
+            "group_vars/all/site.yml (a free address of the fronts' subnet), or keep one host in group front"
+        ],
+    ),
+    "pair with the VIP on one front only": (
+        [add_host("front", FRONT2), set_on(FRONT2, "site_front_vip", VIP)],
+        [
+            "site_front_vip: is set for front host hubsite-demo-front2 only; both hosts of the pair need the same "
+            "address: set it once, in group_vars/all/site.yml"
+        ],
+    ),
+    "three fronts with a VIP: the group is the error": (
+        [*pair(), add_host("front", "f3")],
+        [
+            "group front: has 3 hosts (hubsite-demo-front, hubsite-demo-front2, f3); it takes 1 or 2 hosts (the "
+            "NGINX front; two make a keepalived pair): remove 1 of them from the group"
+        ],
+    ),
+    "VIP is a name": (
+        pair("vip.example.org"),
+        [
+            "site_front_vip: 'vip.example.org' is not an IP address; set the floating IPv4 or IPv6 address the "
+            "front pair shares, e.g. site_front_vip: 192.0.2.10"
+        ],
+    ),
+    "VIP is a number": (
+        pair(3221225994),
+        [
+            "site_front_vip: 3221225994 is not an IP address; set the floating IPv4 or IPv6 address the front pair "
+            "shares, e.g. site_front_vip: 192.0.2.10"
+        ],
+    ),
+    "VIP with a prefix": (
+        pair("192.0.2.10/24"),
+        [
+            "site_front_vip: '192.0.2.10/24' has a prefix; set the bare address (site_front_vip: 192.0.2.10) and "
+            "the prefix length in site_front_vip_prefix: 24"
+        ],
+    ),
+    "VIP outside the fronts' subnet": (
+        pair("198.51.100.10") + addresses(),
+        [
+            OUTSIDE.format(
+                "hubsite-demo-front is 192.0.2.11 (hubsite_address), hubsite-demo-front2 is 192.0.2.12 "
+                "(hubsite_address)"
+            )
+        ],
+    ),
+    "VIP outside one front's subnet, from ansible_host": (
+        [
+            *pair("198.51.100.10"),
+            set_on(FRONT, "ansible_host", "198.51.100.11"),
+            set_on(FRONT2, "ansible_host", "192.0.2.12"),
+        ],
+        [OUTSIDE.format("hubsite-demo-front2 is 192.0.2.12 (ansible_host)").replace("front hosts", "front host")],
+    ),
+    "VIP is a front's own address": (
+        pair("192.0.2.12") + addresses(),
+        [
+            "site_front_vip: 192.0.2.12 is the address of front host hubsite-demo-front2 (hubsite_address); the "
+            "floating address must be a free address of the fronts' subnet, not a host's own"
+        ],
+    ),
+    "IPv6 VIP for IPv4 fronts": (
+        pair("2001:db8::10") + addresses(),
+        [
+            "site_front_vip: 2001:db8::10 is an IPv6 address but front host hubsite-demo-front is 192.0.2.11 "
+            "(hubsite_address, IPv4); use an IPv4 address of the fronts' subnet"
+        ],
+    ),
+    "VIP is the network address": (
+        pair("192.0.2.0"),
+        [
+            "site_front_vip: 192.0.2.0 is the network address of 192.0.2.0/24; pick a free host address of the "
+            "fronts' subnet"
+        ],
+    ),
+    "VIP prefix out of range": (
+        [*pair(), set_all("site_front_vip_prefix", 33)],
+        [
+            "site_front_vip_prefix: 33 is out of range for an IPv4 address; use an integer from 1 to 32, the "
+            "prefix length of the fronts' network (e.g. 24)"
+        ],
+    ),
+    "hubsite_address is not an address": (
+        [set_on(HUB, "hubsite_address", "hub1.example.org")],
+        [
+            "hubsite_address on host hubsite-demo-hub: 'hub1.example.org' is not an IP address; set the address the "
+            "other hosts reach this host at (e.g. hubsite_address: 192.0.2.10), or remove it to use ansible_host or "
+            "the host's facts"
+        ],
+    ),
+    "VRRP router id out of range": (
+        [
+            *pair(),
+            set_on(FRONT, "keepalived_virtual_router_id", 300),
+            set_on(FRONT2, "keepalived_virtual_router_id", 300),
+        ],
+        [
+            "keepalived_virtual_router_id on hosts hubsite-demo-front, hubsite-demo-front2: 300 is out of range; "
+            "use an integer from 1 to 255 (a VRRP router id, unique among the VRRP routers of the fronts' network)"
+        ],
+    ),
+    "VRRP router ids differ": (
+        [
+            *pair(),
+            set_on(FRONT, "keepalived_virtual_router_id", 51),
+            set_on(FRONT2, "keepalived_virtual_router_id", 52),
+        ],
+        [
+            "keepalived_virtual_router_id on hosts hubsite-demo-front, hubsite-demo-front2: differs between the "
+            "front hosts (51 on hubsite-demo-front, 52 on hubsite-demo-front2); the pair must share one: set it "
+            "once, in group_vars/front"
+        ],
+    ),
+    "VRRP password of 8 characters": ([*pair(), set_all("vault_keepalived_auth_pass", "Abcd1234")], []),
+    "VRRP password too long": (
+        [*pair(), set_all("vault_keepalived_auth_pass", "0123456789abcdef")],
+        [
+            "vault_keepalived_auth_pass: is 16 characters long; use a string of exactly 8 characters (VRRP PASS "
+            "authentication reads 8 characters), kept in group_vars/all/vault.yml (ansible-vault), or remove it to "
+            "have one generated and kept"
+        ],
+    ),
+    # ports of several roles on one host
+    "front and hub on one host, ports apart": ([lambda inv: inv.groups.update(front=[HUB])], []),
+    "front and hub on one host, one port twice": (
+        [lambda inv: inv.groups.update(front=[HUB]), set_on(HUB, "nginx_front_http_port", 8000)],
+        [
+            "nginx_front_http_port and jupyterhub_proxy_port on host hubsite-demo-hub: are both 8000; give each its "
+            "own port"
+        ],
+    ),
+    # A/B routing
+    "A/B with a B instance": (ab(), []),
+    "A/B with users and opt-in off": (ab({"instance": "hub_b", "users": ["bob"], "opt_in": False}), []),
+    "A/B naming an unknown group": (
+        ab({"instance": "hub_c"}),
+        [
+            "site_ab_routing.instance: 'hub_c' is not a group of the inventory (did you mean hub_b?); add the B "
+            "instance's hub hosts to it in hosts.yml (all.children.hub_c.hosts), or name an existing group"
+        ],
+    ),
+    "A/B naming the main instance": (
+        ab({"instance": "hub"}),
+        [
+            "site_ab_routing.instance: 'hub' is a group of the site itself; the B instance needs a group of its own "
+            "(e.g. hub_b) holding its hub hosts"
+        ],
+    ),
+    "A/B naming an empty group": (
+        [lambda inv: inv.groups.update(hub_b=[]), set_all("site_ab_routing", {"instance": "hub_b"})],
+        ["site_ab_routing.instance: group hub_b has no hosts; add the B instance's hub host(s) to it"],
+    ),
+    "A/B without an instance": (
+        ab({"users": ["bob"]}),
+        [
+            "site_ab_routing: has no instance; add instance: <the inventory group of the B hub instance's hosts>, "
+            "e.g. instance: hub_b"
+        ],
+    ),
+    "A/B with an unknown key": (
+        ab({"instance": "hub_b", "opt-in": True}),
+        [
+            "site_ab_routing: has the unknown key 'opt-in' (did you mean opt_in?); the keys are instance, users, "
+            "groups, opt_in"
+        ],
+    ),
+    "A/B with an unknown user": (
+        ab({"instance": "hub_b", "users": ["carol"]}),
+        ["site_ab_routing.users: 'carol' is not in site_users; list users of site_users only, or remove it"],
+    ),
+    "A/B with opt_in quoted": (
+        ab({"instance": "hub_b", "opt_in": "yes"}),
+        ["site_ab_routing.opt_in: 'yes' is a string; write true or false, without quotes"],
+    ),
+    "A/B sharing a host with the main instance": (
+        [
+            add_group("hub_b"),
+            lambda inv: inv.groups["hub_b"].append(HUB),
+            set_all("site_ab_routing", {"instance": "hub_b"}),
+        ],
+        [
+            "site_ab_routing.instance: hubsite-demo-hub is in both group hub and group hub_b; each instance needs "
+            "hosts of its own (both hubs would listen on the same ports)"
+        ],
+    ),
+    "A/B instance on another proxy port": (
+        [*ab(), set_on(HUB_B, "jupyterhub_proxy_port", 8080)],
+        [
+            "nginx_front_hub_port on host hubsite-demo-front: is 8000 but jupyterhub_proxy_port on hub host "
+            "hubsite-demo-hub-b is 8080; the front proxies to configurable-http-proxy on the hubs: set both to the "
+            "same port"
+        ],
+    ),
+    "A/B instance with a port twice": (
+        [*ab(), set_on(HUB_B, "jupyterhub_proxy_port", 8081)],
+        [
+            "jupyterhub_proxy_port and jupyterhub_hub_port on host hubsite-demo-hub-b: are both 8081; give each its "
+            "own port",
+            "nginx_front_hub_port on host hubsite-demo-front: is 8000 but jupyterhub_proxy_port on hub host "
+            "hubsite-demo-hub-b is 8081; the front proxies to configurable-http-proxy on the hubs: set both to the "
+            "same port",
+        ],
+    ),
+    "A/B with a site group": (ab({"instance": "hub_b", "groups": ["physics"], "opt_in": False}), []),
+    "A/B with an unknown group": (
+        ab({"instance": "hub_b", "groups": ["physic"]}),
+        [
+            "site_ab_routing.groups: 'physic' is not in site_groups (did you mean physics?); list groups of "
+            "site_groups only, or remove it"
+        ],
+    ),
+    "A/B with groups not a list": (
+        ab({"instance": "hub_b", "groups": "physics"}),
+        ["site_ab_routing.groups: is a string, not a list; write it as a list of site_groups names, e.g. [physics]"],
+    ),
+    "A/B user not allowed on B": (
+        [
+            *ab({"instance": "hub_b", "groups": ["physics"]}),
+            set_on(HUB_B, "jupyterhub_users", [{"name": "alice", "uid": 2001}]),
+        ],
+        [
+            "site_ab_routing on host hubsite-demo-hub-b: sends bob to the B instance (hub_b), but bob may not log in "
+            "there (not in that group's jupyterhub_users or jupyterhub_allowed_users): allow the user on hub_b "
+            "(group_vars/hub_b), or take the user out of the rule"
+        ],
+    ),
+    "A/B user allowed on B by jupyterhub_allowed_users": (
+        [
+            *ab({"instance": "hub_b", "users": ["bob"]}),
+            set_on(HUB_B, "jupyterhub_users", []),
+            set_on(HUB_B, "jupyterhub_allowed_users", ["bob"]),
+        ],
+        [],
+    ),
+    # hosts of one instance share its database
+    "two hub hosts on different database hosts": (
+        [add_host("hub", "hubsite-demo-hub2"), set_on("hubsite-demo-hub2", "jupyterhub_db_host", "db-old")],
+        [
+            "jupyterhub_db_host on hosts hubsite-demo-hub, hubsite-demo-hub2: differs between the hosts of hub "
+            "instance 'main' (group hub: hubsite-demo-hub: 'hubsite-demo-db'; hubsite-demo-hub2: 'db-old'); the "
+            "hosts of one instance are an active/standby pair on one database: set it once for the instance "
+            "(group_vars/hub), or move the host to an instance of its own"
+        ],
+    ),
+    "two hub hosts with different database names": (
+        [add_host("hub", "hubsite-demo-hub2"), set_on("hubsite-demo-hub2", "jupyterhub_db_name", "hub2")],
+        [
+            "jupyterhub_db_name on hosts hubsite-demo-hub, hubsite-demo-hub2: differs between the hosts of hub "
+            "instance 'main' (group hub: hubsite-demo-hub: 'jupyterhub'; hubsite-demo-hub2: 'hub2'); the hosts of "
+            "one instance are an active/standby pair on one database: set it once for the instance "
+            "(group_vars/hub), or move the host to an instance of its own"
+        ],
+    ),
+    "two B hosts on different database ports": (
+        [
+            *ab(),
+            add_host("hub_b", "hubsite-demo-hub-b2"),
+            set_on("hubsite-demo-hub-b2", "jupyterhub_db_port", 5433),
+        ],
+        [
+            "jupyterhub_db_port on hosts hubsite-demo-hub-b, hubsite-demo-hub-b2: differs between the hosts of hub "
+            "instance 'hub_b' (group hub_b: hubsite-demo-hub-b: 5432; hubsite-demo-hub-b2: 5433); the hosts of one "
+            "instance are an active/standby pair on one database: set it once for the instance (group_vars/hub_b), "
+            "or move the host to an instance of its own",
+            "jupyterhub_db_port on host hubsite-demo-hub-b2: is 5433 but postgresql_port on db host "
+            "hubsite-demo-db is 5432; the hub connects to PostgreSQL on that port: set both to the same port",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FRONT_CASES))
+def test_front_pair_and_ab_case(name):
+    steps, expected = FRONT_CASES[name]
+    inventory = Inventory()
+    for step in steps:
+        step(inventory)
+    assert inventory.run() == sorted(expected)
+
+
+def test_front_pair_and_ab_are_in_the_docs():
+    docs = (ROOT / "docs" / "validation.md").read_text()
+    for needle in ("site_front_vip", "site_front_vip_prefix", "site_ab_routing", "listen_ports", "secret_lengths"):
+        assert needle in docs
+
+
+# Slurm (jupyterhub_spawner slurm): docs/validation.md, k. These run against the real role specs and defaults.
+
+SLURM1, SLURM2 = "hubsite-demo-slurm1", "hubsite-demo-slurm2"
+
+
+def _real_specs_and_defaults():
+    specs, defaults = {}, {}
+    for role in ROOT.joinpath("roles").iterdir():
+        if (role / "meta" / "argument_specs.yml").is_file():
+            specs[role.name] = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+        if (role / "defaults" / "main.yml").is_file():
+            defaults[role.name] = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    return specs, defaults
+
+
+def slurm_cluster():
+    """hubsite's own Slurm cluster: slurm1 is controller and node, slurm2 a node; the hub spawns there."""
+    return [
+        add_group("slurm_controller", SLURM1),
+        add_group("slurm_node", SLURM1),
+        lambda inv: inv.groups["slurm_node"].append(SLURM2),
+        lambda inv: inv.groups["all"].append(SLURM2),
+        lambda inv: inv.hostvars.__setitem__(SLURM2, {"inventory_hostname": SLURM2, **copy.deepcopy(SITE)}),
+        set_on(HUB, "jupyterhub_spawner", "slurm"),
+    ]
+
+
+SLURM_CASES = {
+    "good": (slurm_cluster(), []),
+    "good_client_only": (
+        [
+            set_on(HUB, "jupyterhub_spawner", "slurm"),
+            set_all("slurm_manage_cluster", False),
+            set_all("slurm_conf_file", "/etc/site/slurm.conf"),
+        ],
+        [],
+    ),
+    "two_controllers": (
+        [*slurm_cluster(), lambda inv: inv.groups["slurm_controller"].append(SLURM2)],
+        [
+            f"jupyterhub_spawner on host {HUB}: is slurm but group slurm_controller has 2 hosts ({SLURM1}, {SLURM2}); "
+            "hubsite manages one controller: keep one host in group slurm_controller"
+        ],
+    ),
+    "default_above_max": (
+        [*slurm_cluster(), set_on(HUB, "jupyterhub_slurm_cores", 8)],
+        [
+            f"jupyterhub_slurm_cores on host {HUB}: is 8, more than jupyterhub_slurm_max_cores (4); lower it, or "
+            "raise jupyterhub_slurm_max_cores"
+        ],
+    ),
+    "default_partition_not_offered": (
+        [*slurm_cluster(), set_on(HUB, "jupyterhub_slurm_partition", "long")],
+        [
+            f"jupyterhub_slurm_partition on host {HUB}: 'long' is not among the partitions users may choose "
+            "(interactive); pick one of them, or remove it (the default is the first)"
+        ],
+    ),
+    "partition_node_unknown_and_two_defaults": (
+        [
+            *slurm_cluster(),
+            set_all(
+                "slurm_partitions",
+                [{"name": "a", "default": True, "nodes": ["node9"]}, {"name": "b", "default": True}],
+            ),
+            set_on(HUB, "jupyterhub_slurm_partitions", ["a", "b"]),
+        ],
+        [
+            f"slurm_partitions on hosts {HUB}, {SLURM1}, {SLURM2}: marks 'a', 'b' all default: true; Slurm has one "
+            "default partition, keep default: true on one",
+            f"slurm_partitions[0].nodes on hosts {HUB}, {SLURM1}, {SLURM2}: 'node9' is not a host of group "
+            f"slurm_node ({SLURM1}, {SLURM2}); list inventory hosts of group slurm_node, or remove nodes (all nodes)",
+        ],
+    ),
+    "node_size_not_positive": (
+        [*slurm_cluster(), set_on(SLURM2, "slurm_node_cpus", 0)],
+        [
+            f"slurm_node_cpus on host {SLURM2}: 0 is out of range; use an integer from 1 to 65536 (CPUs Slurm hands "
+            "out on the node, a positive number)"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SLURM_CASES))
+def test_slurm_case(name):
+    steps, expected = SLURM_CASES[name]
+    inventory = Inventory()
+    for step in steps:
+        step(inventory)
+    specs, defaults = _real_specs_and_defaults()
+    assert inventory.run(specs=specs, defaults=defaults) == sorted(expected)

@@ -85,6 +85,7 @@ class FakeSite:
         self.kernels = {}
         self.files = {}
         self.login_posts = 0
+        self.handover_users = set()  # A/B: a login of these users is handed over (307) to instance b
         self.pongs = 0
         self.requests = []
         self.hosts = set()
@@ -166,6 +167,8 @@ def _handler_for(site):
                 body = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", ctype)
+            # what the front adds with A/B routing: the instance the browser's cookie sends it to
+            self.send_header("X-Hubsite-Instance", "b" if self.cookies().get("hubsite_instance") == "b" else "a")
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers:
                 self.send_header(name, value)
@@ -262,6 +265,13 @@ def _handler_for(site):
                 return self.send(403, '<p class="login_error">Login form invalid or expired. Try again.</p>')
             if site.users.get(form.get("username")) != form.get("password"):
                 return self.send(403, '<p class="login_error">Invalid username or password</p>')
+            if form["username"] in site.handover_users and self.cookies().get("hubsite_instance") != "b":
+                # the main instance hands the login over: routing cookie, then the same URL again with a 307
+                return self.send(
+                    307,
+                    headers=[("Location", self.path)],
+                    cookies=["hubsite_instance=b; Path=/; HttpOnly; SameSite=Lax"],  # http: no Secure here
+                )
             token = uuid.uuid4().hex
             with site.lock:
                 site.sessions[token] = form["username"]
@@ -892,3 +902,20 @@ def test_ansible_module_end_to_end(site, tmp_path):
     assert checked["hub_version"] == "6.1.1"
     assert [s["name"] for s in checked["steps"]] == ["hub_api"]
     assert site.login_posts == 1
+
+
+def test_login_handed_over_to_another_instance_is_posted_again(site):
+    """A/B: a 307 answer to the login form is followed with the same form (a browser re-posts it)."""
+    site.handover_users.add("bob")
+    result = make_probe(site, url=site.url).run()
+    assert result["login"] == "form"
+    assert result["login_handovers"] == 1
+    assert site.login_posts == 2
+    assert result["instance"] == "b"
+    assert ("POST", "/hub/login") in site.requests
+
+
+def test_login_without_handover(site):
+    result = make_probe(site).run()
+    assert result["login_handovers"] == 0
+    assert result["instance"] == "a"

@@ -7,9 +7,7 @@ a user outside the site, the KDC stopped) must start no server; a stopped KDC gi
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +15,6 @@ testinfra_hosts = ["hub"]
 
 SITE_URL = "https://hub.auth.hubsite.test/"
 REALM = "AUTH.HUBSITE.TEST"
-_PROBE = Path(__file__).resolve().parents[3] / "module_utils" / "hubsite_probe.py"
-_spec = importlib.util.spec_from_file_location("hubsite_probe", _PROBE)
-hubsite_probe = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hubsite_probe)
 
 KLIST = (
     "import subprocess, getpass\nprint(getpass.getuser())\n"
@@ -28,7 +22,7 @@ KLIST = (
 )
 
 
-def _probe(secrets_dir, front_address, user, password=None, **kw):
+def _probe(hubsite_probe, secrets_dir, front_address, user, password=None, **kw):
     if password is None:
         password = (secrets_dir / "users" / user).read_text().strip()
     return hubsite_probe.Probe(
@@ -54,8 +48,9 @@ def test_hub_pam_service_is_kerberos_only(host):
     assert "default_realm = AUTH.HUBSITE.TEST" in host.file("/etc/krb5.conf").content_string
 
 
-def test_kerberos_login_spawns_and_the_kernel_holds_the_ticket(secrets_dir, front_address, get_host):
+def test_kerberos_login_spawns_and_the_kernel_holds_the_ticket(hubsite_probe, secrets_dir, front_address, get_host):
     result = _probe(
+        hubsite_probe,
         secrets_dir,
         front_address,
         "bob",
@@ -79,23 +74,23 @@ def test_kerberos_login_spawns_and_the_kernel_holds_the_ticket(secrets_dir, fron
     assert cache.mode == 0o600
 
 
-def test_wrong_kerberos_password_is_refused(secrets_dir, front_address, host):
+def test_wrong_kerberos_password_is_refused(hubsite_probe, secrets_dir, front_address, host):
     with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for alice .*bad username or password"):
-        _probe(secrets_dir, front_address, "alice", password="not-" + uuid.uuid4().hex).run()
+        _probe(hubsite_probe, secrets_dir, front_address, "alice", password="not-" + uuid.uuid4().hex).run()
     assert _no_server(host, "alice")
 
 
-def test_user_outside_the_site_is_refused(secrets_dir, front_address, host):
+def test_user_outside_the_site_is_refused(hubsite_probe, secrets_dir, front_address, host):
     with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for root"):
-        _probe(secrets_dir, front_address, "root", password="anything").run()
+        _probe(hubsite_probe, secrets_dir, front_address, "root", password="anything").run()
 
 
-def test_kdc_down_gives_a_clear_error_page_and_no_server(secrets_dir, front_address, get_host, host):
+def test_kdc_down_gives_a_clear_error_page_and_no_server(hubsite_probe, secrets_dir, front_address, get_host, host):
     kdc = get_host("auth-idp")
     kdc.run("systemctl stop krb5-kdc.service")
     try:
         with pytest.raises(hubsite_probe.ProbeError) as refused:
-            _probe(secrets_dir, front_address, "alice").run()
+            _probe(hubsite_probe, secrets_dir, front_address, "alice").run()
     finally:
         kdc.run("systemctl start krb5-kdc.service")
     message = str(refused.value)

@@ -1,31 +1,8 @@
-"""Shared fixtures of the site scenario: the molecule inventory, the site's generated secrets, host addresses."""
+"""Fixtures of the site scenario (the shared ones are in molecule/conftest.py): the front's address."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-import testinfra
-
-
-@pytest.fixture(scope="session")
-def inventory_file() -> str:
-    return os.environ["MOLECULE_INVENTORY_FILE"]
-
-
-@pytest.fixture(scope="session")
-def secrets_dir(inventory_file) -> Path:
-    # site_secrets_dir is "{{ inventory_dir }}/.secrets" in the demo inventory that this scenario links.
-    return Path(inventory_file).parent / ".secrets"
-
-
-@pytest.fixture(scope="session")
-def get_host(inventory_file):
-    def _get(name: str):
-        return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory_file}")
-
-    return _get
 
 
 @pytest.fixture(scope="session")

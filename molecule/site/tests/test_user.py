@@ -6,40 +6,38 @@ and the kernel websocket to https://hub.demo.hubsite.test:8443/, connected to th
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
-from pathlib import Path
 
 import pytest
 
 testinfra_hosts = ["front"]
 
 SITE_URL = "https://hub.demo.hubsite.test:8443/"
-_PROBE = Path(__file__).resolve().parents[3] / "module_utils" / "hubsite_probe.py"
-_spec = importlib.util.spec_from_file_location("hubsite_probe", _PROBE)
-hubsite_probe = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hubsite_probe)
 
 
-def _probe(secrets_dir, front_address, user, password=None, **kw):
-    if password is None:
-        password = (secrets_dir / "users" / user).read_text().strip()
-    return hubsite_probe.Probe(
-        SITE_URL,
-        user,
-        password,
-        ca_path=str(secrets_dir / "pki" / "ca.crt"),
-        resolve={"hub.demo.hubsite.test": f"{front_address}:443"},
-        timeout=120,
-        **kw,
-    )
+@pytest.fixture
+def probe(secrets_dir, front_address, hubsite_probe):
+    """A probe of the site as a user (their generated password unless one is given)."""
+
+    def _probe(user, password=None, **kw):
+        if password is None:
+            password = (secrets_dir / "users" / user).read_text().strip()
+        return hubsite_probe.Probe(
+            SITE_URL,
+            user,
+            password,
+            ca_path=str(secrets_dir / "pki" / "ca.crt"),
+            resolve={"hub.demo.hubsite.test": f"{front_address}:443"},
+            timeout=120,
+            **kw,
+        )
+
+    return _probe
 
 
-def test_user_logs_in_spawns_runs_code_and_reads_a_file_back(secrets_dir, front_address, get_host):
+def test_user_logs_in_spawns_runs_code_and_reads_a_file_back(probe, get_host):
     token = uuid.uuid4().hex
-    result = _probe(
-        secrets_dir,
-        front_address,
+    result = probe(
         "bob",
         code=f"import getpass, os\nprint(getpass.getuser(), os.getcwd(), {token!r})",
         expect_output=rf"^bob /home/bob {token}$",
@@ -60,12 +58,12 @@ def test_user_logs_in_spawns_runs_code_and_reads_a_file_back(secrets_dir, front_
     assert result["stopped"] is True
 
 
-def test_wrong_password_is_refused(secrets_dir, front_address):
+def test_wrong_password_is_refused(probe, hubsite_probe):
     with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for bob .*bad username or password"):
-        _probe(secrets_dir, front_address, "bob", password="not-" + uuid.uuid4().hex).run()
+        probe("bob", password="not-" + uuid.uuid4().hex).run()
 
 
-def test_user_not_in_the_inventory_is_refused(secrets_dir, front_address):
+def test_user_not_in_the_inventory_is_refused(probe, hubsite_probe):
     # root exists on the hub host (PAM would know it) but is not an allowed user of the site.
     with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for root"):
-        _probe(secrets_dir, front_address, "root", password="anything").run()
+        probe("root", password="anything").run()
