@@ -42,9 +42,13 @@ options:
       - Password for the login form. Not needed while O(session_file) holds a valid session.
     type: str
   login_method:
-    description: How to log in. V(form) posts the hub's login form (C(hub/login)) with its C(_xsrf) token.
+    description:
+      - How to log in. V(form) posts the hub's login form (C(hub/login)) with its C(_xsrf) token.
+      - V(oidc) follows the hub's C(hub/oauth_login) to the OpenID Connect provider, fills in its login form
+        (fields C(login) or C(username), and C(password)) and follows the redirects back to C(hub/oauth_callback).
+        O(resolve) must map the provider's host too when it is not in DNS.
     type: str
-    choices: [form]
+    choices: [form, oidc]
     default: form
   session_file:
     description:
@@ -288,7 +292,7 @@ def main():
             "url": {"type": "str", "required": True},
             "username": {"type": "str", "required": True},
             "password": {"type": "str", "no_log": True},
-            "login_method": {"type": "str", "choices": ["form"], "default": "form"},
+            "login_method": {"type": "str", "choices": ["form", "oidc"], "default": "form"},
             "session_file": {"type": "path"},
             "server_name": {"type": "str", "default": ""},
             "timeout": {"type": "int", "default": 120},

@@ -33,6 +33,7 @@ import base64
 import contextlib
 import datetime
 import hashlib
+import html
 import http.client
 import http.cookiejar
 import json
@@ -68,6 +69,11 @@ MAX_WS_MESSAGE = 64 * 1024 * 1024
 # Browsers send Sec-Fetch-Mode; JupyterHub sets _xsrf cookies on "navigate" requests only, checks the
 # X-XSRFToken of "cors" API requests (GETs included) and logs a warning for requests without the header.
 NAVIGATE = {"Sec-Fetch-Mode": "navigate"}
+
+
+# form: the hub's own login form (PAM, Kerberos passwords); oidc: the hub's "Sign in with" button, the OpenID
+# Connect provider's login form, and the redirects back to the hub (authorization code flow).
+LOGIN_METHODS = ("form", "oidc")
 
 
 class ProbeError(Exception):
@@ -776,8 +782,9 @@ class Probe:
         poll_interval=0.25,
         max_poll_interval=2.0,
     ):
-        if login_method != "form":
-            raise ProbeError(f"login_method {login_method!r} is not supported (supported: form)")
+        if login_method not in LOGIN_METHODS:
+            raise ProbeError(f"login_method {login_method!r} is not supported (supported: {', '.join(LOGIN_METHODS)})")
+        self.login_method = login_method
         if not url:
             raise ProbeError("url is required")
         self.url = url if url.endswith("/") else url + "/"
@@ -945,6 +952,8 @@ class Probe:
                 self.client.jar.clear()
             if self.password is None:
                 raise ProbeError(f"no valid session for {self.username} in session_file and no password to log in with")
+            if self.login_method == "oidc":
+                return self._login_oidc(st)
             login_url = self.hub_url("login")
             page = self.client.request("GET", login_url, headers=NAVIGATE)
             if page.status != 200:
@@ -996,6 +1005,56 @@ class Probe:
             raise ProbeError(
                 f"login for {self.username} at {login_url} failed: {resp.describe()}", http_status=resp.status
             )
+
+    def _login_oidc(self, st):
+        """The authorization code flow as a browser does it: the hub's oauth_login redirects to the provider, whose
+        login form we fill in; the provider redirects back to the hub's oauth_callback, which logs the user in."""
+        start = self.hub_url("oauth_login")
+        page, chain = self.client.navigate(start, headers=NAVIGATE)
+        form = re.search(r'<form[^>]*\baction="([^"]+)"', page.text) if page.status in (200, 401) else None
+        if not form or 'name="password"' not in page.text:
+            raise ProbeError(
+                f"GET {start} did not reach the provider's login form: {page.describe()} "
+                f"(via {' -> '.join(_public(u) for u in chain)})",
+                http_status=page.status,
+            )
+        provider_url = chain[-1]
+        action = urllib.parse.urljoin(provider_url, html.unescape(form.group(1)))
+        fields = {"login": self.username, "password": self.password}
+        if 'name="username"' in page.text:
+            fields = {"username": self.username, "password": self.password}
+        resp = self.client.request("POST", action, form=fields, headers=NAVIGATE)
+        st["http_status"] = resp.status
+        if resp.status not in (301, 302, 303) or not resp.header("Location"):
+            shown = re.search(r'class="[^"]*(?:login_error|error)[^"]*"[^>]*>\s*([^<]+?)\s*<', resp.text)
+            raise ProbeError(
+                f"login refused for {self.username} by the provider at {_public(action)}: "
+                f"{shown.group(1) if shown else 'no redirect back to the hub'} (HTTP {resp.status})",
+                http_status=resp.status,
+            )
+        back, back_chain = self.client.navigate(urllib.parse.urljoin(action, resp.header("Location")), headers=NAVIGATE)
+        callback = next((u for u in back_chain if urllib.parse.urlsplit(u).path.endswith("/oauth_callback")), None)
+        if callback is None:
+            raise ProbeError(
+                f"the provider did not send {self.username} back to the hub's oauth_callback: "
+                f"{' -> '.join(_public(u) for u in back_chain)} ended with {back.describe()}",
+                http_status=back.status,
+            )
+        if back.status >= 400:
+            raise ProbeError(
+                f"login refused for {self.username} by the hub after the provider's login: {back.describe()}",
+                http_status=back.status,
+            )
+        self._note_instance(back)
+        _, model = self._current_user()
+        if not model or model.get("name") != self.username:
+            raise ProbeError(
+                f"the OIDC login ended at {_public(back_chain[-1])} but the hub does not show {self.username}"
+            )
+        self.result["login"] = "oidc"
+        self.result["provider"] = _public(provider_url).split("?")[0]
+        st["detail"] = f"logged in through the OIDC provider at {urllib.parse.urlsplit(provider_url).netloc}"
+        return model
 
     def _note_instance(self, resp):
         """With A/B routing the front says which instance answered (X-Hubsite-Instance: a or b)."""

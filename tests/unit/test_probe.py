@@ -831,7 +831,7 @@ def test_check_mode_not_a_hub():
         ({"file_path": "../x"}, "file_path '../x' must be a path relative to the user's home"),
         ({"file_content": "x"}, "file_content needs file_path"),
         ({"expect_output": "("}, "expect_output is not a valid regular expression"),
-        ({"login_method": "token"}, "login_method 'token' is not supported (supported: form)"),
+        ({"login_method": "token"}, "login_method 'token' is not supported (supported: form, oidc)"),
         ({"resolve": {"h": "1.2.3.4:99999"}}, "resolve entry 'h': bad port in '1.2.3.4:99999'"),
     ],
 )

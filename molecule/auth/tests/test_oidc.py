@@ -1,0 +1,105 @@
+"""OpenID Connect single sign-on on the hub_sso instance, as a browser does it: the front's opt-in sends the browser
+to hub_sso, whose "Sign in" redirects to the site's provider (role oidc_provider, on auth-idp); the provider's login
+form checks the password and sends the browser back to the hub with a code, which the hub exchanges server-side.
+The provider's `groups` claim decides who may log in (jupyterhub_oidc_allowed_groups) and who is admin, and the
+hub's groups follow it (manage_groups).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+testinfra_hosts = ["hub_sso"]
+
+SITE_URL = "https://hub.auth.hubsite.test/"
+IDP = "idp.auth.hubsite.test"
+
+
+@pytest.fixture(scope="module")
+def idp_address(get_host) -> str:
+    return get_host("auth-idp").check_output("hostname -I").split()[0]
+
+
+def _probe(hubsite_probe, secrets_dir, front_address, idp_address, user, password=None, **kw):
+    if password is None:
+        password = (secrets_dir / "users" / user).read_text().strip()
+    probe = hubsite_probe.Probe(
+        SITE_URL,
+        user,
+        password,
+        login_method="oidc",
+        ca_path=str(secrets_dir / "pki" / "ca.crt"),
+        resolve={"hub.auth.hubsite.test": f"{front_address}:443", IDP: f"{idp_address}:8443"},
+        timeout=120,
+        **kw,
+    )
+    opt_in = probe.client.request("GET", f"{SITE_URL}hubsite/ab/opt-in")
+    assert opt_in.status == 302, opt_in.describe()
+    return probe
+
+
+def _no_server(hub, user):
+    return hub.run(f"pgrep -u {user} -f jupyterhub-singleuser").rc == 1
+
+
+def test_the_hub_reads_its_endpoints_from_the_discovery_document(host):
+    config = host.file("/etc/jupyterhub/jupyterhub_config.py").content_string
+    assert "GenericOAuthenticator" in config
+    assert f"https://{IDP}:8443/auth" in config
+    assert f"https://{IDP}:8443/token" in config
+    assert "HUBSITE_OIDC_CLIENT_SECRET" in config  # the secret itself is in the 0600 environment file
+    env = host.file("/etc/jupyterhub/hub.env")
+    assert env.mode == 0o600
+
+
+def test_oidc_login_spawns_on_the_sso_instance(hubsite_probe, secrets_dir, front_address, idp_address, get_host):
+    result = _probe(
+        hubsite_probe,
+        secrets_dir,
+        front_address,
+        idp_address,
+        "bob",
+        code="import getpass, socket\nprint(getpass.getuser(), socket.gethostname())",
+        expect_output=r"^bob auth-hub-sso$",
+        kernel_shutdown=True,
+        stop=True,
+    ).run()
+    assert result["login"] == "oidc"
+    assert result["instance"] == "b"
+    assert [s["name"] for s in result["steps"] if not s["ok"]] == []
+    assert result["stopped"] is True
+    log = get_host("auth-idp").check_output("journalctl -u hubsite-oidc-provider --no-pager -o cat")
+    assert "login of bob (client jupyterhub)" in log
+
+
+def test_groups_and_admin_follow_the_providers_claim(hubsite_probe, secrets_dir, front_address, idp_address):
+    probe = _probe(hubsite_probe, secrets_dir, front_address, idp_address, "alice", stop=True)
+    probe.run()
+    alice = probe.hub_api("GET", "users/alice")
+    assert alice.status == 200, alice.describe()
+    model = alice.json()
+    assert sorted(model["groups"]) == ["physics", "physics-admins"]
+    assert model["admin"] is True  # jupyterhub_oidc_admin_groups: [physics-admins]
+    bob = probe.hub_api("GET", "users/bob")
+    assert bob.status == 200, bob.describe()
+    assert bob.json()["admin"] is False
+    assert bob.json()["groups"] == ["physics"]
+
+
+def test_user_outside_the_allowed_groups_is_refused(hubsite_probe, secrets_dir, front_address, idp_address, host):
+    # carol has an account at the provider, in group chemistry only, and is not a site user
+    with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for carol by the hub .*HTTP 403"):
+        _probe(hubsite_probe, secrets_dir, front_address, idp_address, "carol").run()
+    assert _no_server(host, "carol")
+
+
+def test_wrong_password_is_refused_by_the_provider(hubsite_probe, secrets_dir, front_address, idp_address, host):
+    with pytest.raises(
+        hubsite_probe.ProbeError, match=r"login refused for bob by the provider .*Invalid username or password"
+    ):
+        _probe(
+            hubsite_probe, secrets_dir, front_address, idp_address, "bob", password="not-" + uuid.uuid4().hex
+        ).run()
+    assert _no_server(host, "bob")
