@@ -50,7 +50,7 @@ _value:
 """
 
 KERBEROS_CLASS = "hubsite_auth.KerberosPAMAuthenticator"
-OIDC_CLASS = "oauthenticator.generic.GenericOAuthenticator"
+OIDC_CLASS = "hubsite_auth.HubsiteOIDCAuthenticator"  # GenericOAuthenticator with a 503 page (roles/jupyterhub/files)
 _KERBEROS_KEYS = ("realm", "pam_service", "kinit")
 _OIDC_KEYS = (
     "endpoints",
@@ -78,11 +78,16 @@ def _need(where, data, keys):
 def auth_settings(authenticator, kerberos=None, oidc=None):
     """The traitlets settings of one authenticator choice."""
     if authenticator == "pam":
-        return {}
+        return {"JupyterHub": {"template_vars": {"login_method": "Sign in with your account on this site."}}}
     if authenticator == "kerberos":
         _need("kerberos", kerberos, _KERBEROS_KEYS)
         return {
-            "JupyterHub": {"authenticator_class": KERBEROS_CLASS},
+            "JupyterHub": {
+                "authenticator_class": KERBEROS_CLASS,
+                "template_vars": {
+                    "login_method": f"Sign in with your Kerberos user name and password (realm {kerberos['realm']})."
+                },
+            },
             "Authenticator": {"enable_auth_state": True},
             "KerberosPAMAuthenticator": {
                 "service": str(kerberos["pam_service"]),
@@ -96,7 +101,10 @@ def auth_settings(authenticator, kerberos=None, oidc=None):
         endpoints = oidc["endpoints"]
         _need("oidc.endpoints", endpoints, ("authorize_url", "token_url", "userdata_url"))
         return {
-            "JupyterHub": {"authenticator_class": OIDC_CLASS},
+            "JupyterHub": {
+                "authenticator_class": OIDC_CLASS,
+                "template_vars": {"login_method": f"Sign in with {oidc['login_service']}."},
+            },
             "Authenticator": {"enable_auth_state": True, "manage_groups": True},
             "GenericOAuthenticator": {
                 "client_id": str(oidc["client_id"]),

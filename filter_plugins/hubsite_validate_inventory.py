@@ -479,6 +479,8 @@ class _Checker:
                 continue
             want = _count_phrase(low, high)
             what = rule.get("what", f"role {', '.join(rule.get('roles') or [])}")
+            if rule.get("optional") and not self.groups.get(group):
+                continue  # an optional group only has a size when it has hosts
             if group not in self.groups:
                 self.add(
                     None,

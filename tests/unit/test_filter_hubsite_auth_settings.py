@@ -43,8 +43,22 @@ DISCOVERY = {
 }
 
 
-def test_pam_adds_nothing():
-    assert auth_settings("pam") == {}
+def test_pam_adds_only_the_login_pages_words():
+    assert auth_settings("pam") == {
+        "JupyterHub": {"template_vars": {"login_method": "Sign in with your account on this site."}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("authenticator", "words"),
+    [
+        ("kerberos", "Sign in with your Kerberos user name and password (realm EXAMPLE.ORG)."),
+        ("oidc", "Sign in with Example SSO."),
+    ],
+)
+def test_the_login_page_says_how_to_sign_in(authenticator, words):
+    settings = auth_settings(authenticator, kerberos=KERBEROS, oidc=OIDC)
+    assert settings["JupyterHub"]["template_vars"] == {"login_method": words}
 
 
 def test_kerberos_uses_hubsite_authenticator_with_auth_state():
@@ -62,7 +76,7 @@ def test_kerberos_uses_hubsite_authenticator_with_auth_state():
 def test_oidc_generic_oauthenticator_with_groups_from_a_claim_and_secret_from_env():
     settings = auth_settings("oidc", oidc=OIDC)
     generic = settings["GenericOAuthenticator"]
-    assert settings["JupyterHub"]["authenticator_class"] == "oauthenticator.generic.GenericOAuthenticator"
+    assert settings["JupyterHub"]["authenticator_class"] == "hubsite_auth.HubsiteOIDCAuthenticator"
     assert settings["Authenticator"] == {"enable_auth_state": True, "manage_groups": True}
     assert generic["client_secret"] == {"__env__": "HUBSITE_OIDC_CLIENT_SECRET"}
     assert generic["authorize_url"] == ENDPOINTS["authorize_url"]

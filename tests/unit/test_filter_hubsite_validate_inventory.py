@@ -168,7 +168,7 @@ def user(index, **changes):
 
 def add_host(group, host):
     def step(inv):
-        inv.groups[group].append(host)
+        inv.groups.setdefault(group, []).append(host)
         inv.groups["all"].append(host)
         inv.hostvars[host] = {"inventory_hostname": host, **copy.deepcopy(SITE)}
 
@@ -226,6 +226,16 @@ CASES = {
         ],
     ),
     "group empty": ([empty_group("hub")], ["group hub: has no hosts; add at least 1 host to it (JupyterHub)"]),
+    # an optional group (oidc_provider) has a size only when it has hosts
+    "optional group absent": ([], []),
+    "optional group of one": ([add_host("oidc_provider", "idp1")], []),
+    "optional group too big": (
+        [add_host("oidc_provider", "idp1"), add_host("oidc_provider", "idp2")],
+        [
+            "group oidc_provider: has 2 hosts (idp1, idp2); it takes at most 1 host (the OpenID Connect provider "
+            "(sessions in memory: one host)): remove 1 of them from the group"
+        ],
+    ),
     "two db hosts": (
         [add_host("db", "db2")],
         [
@@ -585,8 +595,9 @@ CASES = {
             "vault_jupyterhub_culler_tokn: is not a known secret (did you mean vault_jupyterhub_culler_token?); "
             "secrets are vault_jupyterhub_cookie_secret, vault_jupyterhub_crypt_key, vault_jupyterhub_proxy_token, "
             "vault_postgresql_jupyterhub_password, vault_jupyterhub_metrics_token, vault_jupyterhub_culler_token, "
-            "vault_jupyterhub_oidc_client_secret, vault_kerberos_kdc_master_password, vault_keepalived_auth_pass, "
-            "vault_slurm_munge_key, and vault_<user>_password for a user of site_users: rename or remove it"
+            "vault_jupyterhub_oidc_client_secret, vault_kerberos_kdc_master_password, vault_oidc_provider_cookie_key, "
+            "vault_keepalived_auth_pass, vault_slurm_munge_key, and vault_<user>_password for a user of site_users: "
+            "rename or remove it"
         ],
     ),
     # g. unknown and removed variables

@@ -98,3 +98,12 @@ def test_kdc_down_gives_a_clear_error_page_and_no_server(hubsite_probe, secrets_
     assert "Kerberos service (KDC) of AUTH.HUBSITE.TEST cannot be reached" in message
     assert _no_server(host, "alice")
     assert "cannot be reached" in host.check_output("journalctl -u jupyterhub --no-pager -o cat -n 50")
+
+
+def test_login_page_names_the_site_and_the_method(hubsite_probe, secrets_dir, front_address):
+    client = _probe(hubsite_probe, secrets_dir, front_address, "alice").client
+    page = client.request("GET", f"{SITE_URL}hub/login", headers=hubsite_probe.NAVIGATE)
+    assert page.status == 200, page.describe()
+    assert '<h2 class="hubsite-site-name">Hubsite auth test</h2>' in page.text
+    assert f"Sign in with your Kerberos user name and password (realm {REALM})." in page.text
+    assert 'name="password"' in page.text

@@ -7,6 +7,8 @@ hub's groups follow it (manage_groups).
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 import uuid
 
 import pytest
@@ -99,7 +101,44 @@ def test_wrong_password_is_refused_by_the_provider(hubsite_probe, secrets_dir, f
     with pytest.raises(
         hubsite_probe.ProbeError, match=r"login refused for bob by the provider .*Invalid username or password"
     ):
-        _probe(
-            hubsite_probe, secrets_dir, front_address, idp_address, "bob", password="not-" + uuid.uuid4().hex
-        ).run()
+        _probe(hubsite_probe, secrets_dir, front_address, idp_address, "bob", password="not-" + uuid.uuid4().hex).run()
     assert _no_server(host, "bob")
+
+
+def test_provider_down_at_the_code_exchange_gives_a_clear_error_page(
+    hubsite_probe, secrets_dir, front_address, idp_address, get_host, host
+):
+    """The provider accepts the password, then is gone when the hub exchanges the code: the hub answers a 503
+    page that says the single sign-on service cannot be reached (not a 500), logs why, and starts no server."""
+    password = (secrets_dir / "users" / "bob").read_text().strip()
+    client = _probe(hubsite_probe, secrets_dir, front_address, idp_address, "bob").client
+    page, chain = client.navigate(f"{SITE_URL}hub/oauth_login", headers=hubsite_probe.NAVIGATE)
+    action = urllib.parse.urljoin(chain[-1], re.search(r'action="([^"]+)"', page.text).group(1))
+    resp = client.request("POST", action, form={"login": "bob", "password": password}, headers=hubsite_probe.NAVIGATE)
+    url = urllib.parse.urljoin(action, resp.header("Location"))
+    for _ in range(5):  # the provider's own redirects, up to (not into) the hub's callback
+        if "/oauth_callback" in url:
+            break
+        step = client.request("GET", url, headers=hubsite_probe.NAVIGATE)
+        url = urllib.parse.urljoin(url, step.header("Location"))
+    assert "/hub/oauth_callback?code=" in url
+    idp = get_host("auth-idp")
+    idp.run("systemctl stop hubsite-oidc-provider.service")
+    try:
+        back = client.request("GET", url, headers=hubsite_probe.NAVIGATE)
+    finally:
+        idp.run("systemctl start hubsite-oidc-provider.service")
+    assert back.status == 503, back.describe()
+    assert "cannot be reached" in back.text
+    assert _no_server(host, "bob")
+    log = host.check_output("journalctl -u jupyterhub --no-pager -o cat -n 100")
+    assert "the provider cannot be reached" in log
+
+
+def test_login_page_names_the_site_and_the_provider(hubsite_probe, secrets_dir, front_address, idp_address):
+    client = _probe(hubsite_probe, secrets_dir, front_address, idp_address, "bob").client
+    page = client.request("GET", f"{SITE_URL}hub/login", headers=hubsite_probe.NAVIGATE)
+    assert page.status == 200, page.describe()
+    assert '<h2 class="hubsite-site-name">Hubsite auth test</h2>' in page.text
+    assert "Sign in with Hubsite auth test single sign-on." in page.text
+    assert "oauth_login" in page.text

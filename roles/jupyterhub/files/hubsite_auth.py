@@ -9,8 +9,9 @@ and hands it to the user's server at each spawn in the environment variable HUBS
 its kernels hold the user's ticket (``klist``). docs/auth.md explains the design.
 
 A KDC that cannot be reached gives the user a 503 page that says so (and the log says why), not a 403 or a 500.
-Without a ticket in the auth state (a session older than the ticket), a spawn is refused with a 403 that says
-to log in again.
+HubsiteOIDCAuthenticator (OpenID Connect single sign-on) does the same when the provider cannot be reached when
+the hub exchanges the login's code or reads the user's claims. Without a ticket in the auth state (a session
+older than the ticket), a spawn is refused with a 403 that says to log in again.
 """
 
 from __future__ import annotations
@@ -160,3 +161,34 @@ if PAMAuthenticator is not None:
                     user.name,
                 )
             spawner.environment[ENV_NAME] = ccache
+
+
+try:  # OIDC: oauthenticator is in the hub venv (requirements), but the Kerberos class does not need it
+    from oauthenticator.generic import GenericOAuthenticator
+    from tornado import web
+    from tornado.httpclient import HTTPClientError
+except ImportError:  # pragma: no cover - only on a machine without oauthenticator
+    GenericOAuthenticator = None
+
+if GenericOAuthenticator is not None:
+
+    class HubsiteOIDCAuthenticator(GenericOAuthenticator):
+        """GenericOAuthenticator (configured as such: its settings apply) whose provider, when it cannot be reached
+        at the code exchange or the user-info request, gives the user a 503 page that says so, not a 500."""
+
+        async def httpfetch(self, url, label="fetching", parse_json=True, raise_error=True, **kwargs):
+            try:
+                return await super().httpfetch(
+                    url, label=label, parse_json=parse_json, raise_error=raise_error, **kwargs
+                )
+            except (OSError, HTTPClientError) as exc:
+                # an HTTP answer (4xx, 5xx) is the provider's to give; 599 is a timeout, OSError no connection
+                if isinstance(exc, HTTPClientError) and exc.code != 599:
+                    raise
+                self.log.error("OIDC login impossible: %s %s: the provider cannot be reached (%s)", label, url, exc)
+                raise web.HTTPError(
+                    503,
+                    "The single sign-on service (%s) cannot be reached, so nobody can log in right now. "
+                    "Please try again in a few minutes; if it lasts, tell the site's administrators.",
+                    self.login_service,
+                ) from None
