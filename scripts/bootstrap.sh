@@ -118,41 +118,41 @@ step_caches() {
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 step_aptproxy() {
-  local conf=$HUBSITE_CACHE/acng-conf gw out=$HUBSITE_CACHE/apt-proxy.conf want
+  local conf=$HUBSITE_CACHE/acng-conf/acng.conf out=$HUBSITE_CACHE/apt-proxy.conf gw want_conf want_out
   gw=$(ip -4 -o addr show docker0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
   [ -n "$gw" ] || die "no IPv4 address on docker0: the test containers could not reach the apt proxy"
+  # Release files are fetched anew for every client, never stored: two clients asking for one in the same second
+  # made apt-cacher-ng fail to store it ("File exists") and one client's apt hang. Package lists (by-hash) and .debs
+  # are cached.
+  want_conf=$(printf '%s\n' "# written by scripts/bootstrap.sh: the test bed's apt cache (docs/testbed.md)" \
+    "CacheDir: $HUBSITE_CACHE/acng" "LogDir: /var/log/hubsite-acng" "SupportDir: /usr/lib/apt-cacher-ng" \
+    "Port: $APT_PROXY_PORT" "BindAddress: 0.0.0.0" "PidFile: /run/hubsite-acng.pid" "ForeGround: 0" \
+    "ExThreshold: 4" "DontCache: /(In)?Release(\\.gpg)?$")
   # a request that hangs is given up after 30 s and retried (3 times), rather than waited for forever
-  want="Acquire::http::Proxy \"http://$gw:$APT_PROXY_PORT\"; Acquire::http::Timeout \"30\"; Acquire::Retries \"3\";"
-  if port_answers "$APT_PROXY_PORT" && [ "$(cat "$out" 2>/dev/null)" = "$want" ] \
-      && grep -q '^DontCache:' "$conf/acng.conf" 2>/dev/null; then
+  want_out="Acquire::http::Proxy \"http://$gw:$APT_PROXY_PORT\"; Acquire::http::Timeout \"30\"; Acquire::Retries \"3\";"
+  if port_answers "$APT_PROXY_PORT" && [ "$(cat "$conf" 2>/dev/null)" = "$want_conf" ] \
+      && [ "$(cat "$out" 2>/dev/null)" = "$want_out" ]; then
     SKIPPED="apt-cacher-ng answers on $APT_PROXY_PORT"
     return 0
   fi
   need_root "starting apt-cacher-ng"
-  mkdir -p "$conf" "$HUBSITE_CACHE/acng" /var/log/hubsite-acng
-  printf '%s\n' "# written by scripts/bootstrap.sh: the test bed's apt cache (docs/testbed.md)" \
-    "CacheDir: $HUBSITE_CACHE/acng" "LogDir: /var/log/hubsite-acng" "SupportDir: /usr/lib/apt-cacher-ng" \
-    "Port: $APT_PROXY_PORT" "BindAddress: 0.0.0.0" "PidFile: /run/hubsite-acng.pid" "ForeGround: 0" \
-    "ExThreshold: 4" \
-    "# The Release files are fetched anew for every client, never stored: two clients asking for one in the same" \
-    "# second made apt-cacher-ng fail to store it (\"File exists\") and one client's apt hang. Package lists" \
-    "# (by-hash, immutable) and .debs are cached." \
-    "DontCache: /(In)?Release(\\.gpg)?$" > "$conf/acng.conf"
-  # a configuration change needs a restart
+  mkdir -p "$(dirname "$conf")" "$HUBSITE_CACHE/acng" /var/log/hubsite-acng
+  echo "$want_conf" > "$conf"
+  # ours may be running with an older configuration: restart it
   if port_answers "$APT_PROXY_PORT" && [ -f /run/hubsite-acng.pid ]; then
     kill "$(cat /run/hubsite-acng.pid)" 2>/dev/null || true
     for _ in $(seq 1 40); do port_answers "$APT_PROXY_PORT" || break; sleep 0.25; done
   fi
   if ! port_answers "$APT_PROXY_PORT"; then
     log "starting apt-cacher-ng on port $APT_PROXY_PORT (log: /var/log/hubsite-acng)"
-    setsid /usr/sbin/apt-cacher-ng -c "$conf" </dev/null >>/var/log/hubsite-acng/daemon.log 2>&1 9>&- &
+    setsid /usr/sbin/apt-cacher-ng -c "$(dirname "$conf")" </dev/null >>/var/log/hubsite-acng/daemon.log 2>&1 9>&- &
     for _ in $(seq 1 40); do
       port_answers "$APT_PROXY_PORT" && break
       sleep 0.25
     done
     port_answers "$APT_PROXY_PORT" || die "apt-cacher-ng did not answer on port $APT_PROXY_PORT (log: /var/log/hubsite-acng)"
   fi
-  echo "$want" > "$out"
+  echo "$want_out" > "$out"
 }
 
 venv_stamp() {

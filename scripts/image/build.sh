@@ -132,10 +132,15 @@ build_rootfs() {
   log "docker import -> $ROOTFS_REPO:$tag: $(since "$t")"
 }
 
+# The containers' apt goes through the machine's apt-cacher-ng (scripts/bootstrap.sh, step aptproxy).
+need_apt_proxy() {
+  [ -f "$HUBSITE_CACHE/apt-proxy.conf" ] || die "no $HUBSITE_CACHE/apt-proxy.conf: run scripts/bootstrap.sh (step aptproxy) first"
+}
+
 smoke() {
   local image=${1:-$IMAGE_REPO:$SUITE} name="hubsite-smoke-$$" t st="" i
   mkdir -p "$HUBSITE_CACHE/pip" "$HUBSITE_CACHE/npm"
-  [ -f "$HUBSITE_CACHE/apt-proxy.conf" ] || die "no $HUBSITE_CACHE/apt-proxy.conf: run scripts/bootstrap.sh (step aptproxy) first"
+  need_apt_proxy
   t=$(now)
   docker run -d --name "$name" "${PLATFORM_FLAGS[@]}" "$image" >/dev/null
   # shellcheck disable=SC2064
@@ -160,7 +165,7 @@ print("image: smoke: https://pypi.org/simple/pip/ from inside:", urllib.request.
 cache_test() {
   local image=$IMAGE_REPO:$SUITE pkg=${CACHE_TEST_PACKAGE:-nginx-light} a="hubsite-cache-a-$$" b="hubsite-cache-b-$$"
   local t rc_a rc_b
-  [ -f "$HUBSITE_CACHE/apt-proxy.conf" ] || die "no $HUBSITE_CACHE/apt-proxy.conf: run scripts/bootstrap.sh (step aptproxy) first"
+  need_apt_proxy
   # shellcheck disable=SC2064
   trap "docker rm -f $a $b >/dev/null 2>&1 || true" EXIT
   for c in "$a" "$b"; do docker run -d --name "$c" "${PLATFORM_FLAGS[@]}" "$image" >/dev/null; done
