@@ -15,7 +15,8 @@ description:
   - C(pam) gives nothing (the hub's base settings are PAM already).
   - C(kerberos) gives hubsite's C(hubsite_auth.KerberosPAMAuthenticator) (password checked by the realm's KDC
     through the PAM service given, the user's ticket kept encrypted in the hub's auth state and handed to the
-    user's server), with auth state enabled.
+    user's server), with auth state enabled. With C(spnego) true it logs users in with their browser's
+    Kerberos ticket first (SPNEGO, the keytab given) and keeps the password form as the fallback.
   - C(oidc) gives oauthenticator's C(GenericOAuthenticator) with the endpoints read from the provider's discovery
     document (M(hubsite_oidc_endpoints)), the client secret read from the environment, the username claim, and
     groups from a claim (C(manage_groups)) for C(allowed_groups) and C(admin_groups).
@@ -27,7 +28,8 @@ options:
     type: str
     required: true
   kerberos:
-    description: C(realm), C(pam_service), C(kinit) (path of MIT kinit).
+    description: C(realm), C(pam_service), C(kinit) (path of MIT kinit); optional C(spnego) (bool) and
+      C(keytab) (path of the HTTP/<front fqdn> keytab on the hub, needed with C(spnego)).
     type: dict
   oidc:
     description: C(endpoints) (from M(hubsite_oidc_endpoints)), C(client_id), C(client_secret_env) (name of
@@ -81,20 +83,28 @@ def auth_settings(authenticator, kerberos=None, oidc=None):
         return {"JupyterHub": {"template_vars": {"login_method": "Sign in with your account on this site."}}}
     if authenticator == "kerberos":
         _need("kerberos", kerberos, _KERBEROS_KEYS)
+        spnego = kerberos.get("spnego", False)
+        if not isinstance(spnego, bool):
+            raise AnsibleFilterError(f"hubsite_auth_settings: kerberos.spnego must be a bool, got {spnego!r}")
+        method = f"Sign in with your Kerberos user name and password (realm {kerberos['realm']})."
+        traits = {
+            "service": str(kerberos["pam_service"]),
+            "realm": str(kerberos["realm"]),
+            "kinit": str(kerberos["kinit"]),
+            "open_sessions": False,
+        }
+        if spnego:
+            if not kerberos.get("keytab"):
+                raise AnsibleFilterError("hubsite_auth_settings: kerberos.spnego needs kerberos.keytab")
+            method = (
+                f"With a Kerberos ticket of realm {kerberos['realm']} your browser signs you in by itself; "
+                "otherwise sign in with your Kerberos user name and password."
+            )
+            traits.update({"spnego": True, "keytab": str(kerberos["keytab"])})
         return {
-            "JupyterHub": {
-                "authenticator_class": KERBEROS_CLASS,
-                "template_vars": {
-                    "login_method": f"Sign in with your Kerberos user name and password (realm {kerberos['realm']})."
-                },
-            },
+            "JupyterHub": {"authenticator_class": KERBEROS_CLASS, "template_vars": {"login_method": method}},
             "Authenticator": {"enable_auth_state": True},
-            "KerberosPAMAuthenticator": {
-                "service": str(kerberos["pam_service"]),
-                "realm": str(kerberos["realm"]),
-                "kinit": str(kerberos["kinit"]),
-                "open_sessions": False,
-            },
+            "KerberosPAMAuthenticator": traits,
         }
     if authenticator == "oidc":
         _need("oidc", oidc, _OIDC_KEYS)

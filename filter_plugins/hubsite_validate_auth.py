@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 
@@ -154,6 +155,29 @@ class _AuthChecker:
                 "is not set and group kdc has no host, but jupyterhub_authenticator is kerberos; list the realm's "
                 "KDCs (site_kerberos_kdcs: [kdc1.example.org]) or add a host to group kdc (a hubsite KDC)",
             )
+
+        spnego = self.value(host, "jupyterhub_kerberos_spnego")
+        if spnego is True:
+            keytab = self.value(host, "jupyterhub_kerberos_keytab_src")
+            if keytab is MISSING and not self.groups.get("kdc"):
+                self.add(
+                    host,
+                    "jupyterhub_kerberos_keytab_src",
+                    "is not set and group kdc has no host, but jupyterhub_kerberos_spnego is true; set it to the "
+                    "controller path of the keytab of HTTP/<front fqdn> (encrypted with ansible-vault), or add a "
+                    "host to group kdc, which exports one",
+                )
+            elif (
+                isinstance(keytab, str)
+                and not _is_template(keytab)
+                and not (os.path.isabs(keytab) and os.path.isfile(keytab))
+            ):
+                self.add(
+                    host,
+                    "jupyterhub_kerberos_keytab_src",
+                    f"names {_show(keytab)}, which is not a file on the controller (an absolute path); put the "
+                    "keytab of HTTP/<front fqdn> there (encrypted with ansible-vault) or correct the path",
+                )
 
     def check_site_kerberos(self):
         checked = set()

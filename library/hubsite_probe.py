@@ -47,8 +47,11 @@ options:
       - V(oidc) follows the hub's C(hub/oauth_login) to the OpenID Connect provider, fills in its login form
         (fields C(login) or C(username), and C(password)) and follows the redirects back to C(hub/oauth_callback).
         O(resolve) must map the provider's host too when it is not in DNS.
+      - V(spnego) is Kerberos single sign-on: the login page's 401 is answered with a SPNEGO token for
+        C(HTTP@<host of url>) made from the default credential cache (C(KRB5CCNAME); needs python-gssapi where the
+        module runs), delegating the ticket to the hub. No password is used.
     type: str
-    choices: [form, oidc]
+    choices: [form, oidc, spnego]
     default: form
   session_file:
     description:
@@ -292,7 +295,7 @@ def main():
             "url": {"type": "str", "required": True},
             "username": {"type": "str", "required": True},
             "password": {"type": "str", "no_log": True},
-            "login_method": {"type": "str", "choices": ["form", "oidc"], "default": "form"},
+            "login_method": {"type": "str", "choices": ["form", "oidc", "spnego"], "default": "form"},
             "session_file": {"type": "path"},
             "server_name": {"type": "str", "default": ""},
             "timeout": {"type": "int", "default": 120},

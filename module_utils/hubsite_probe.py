@@ -72,8 +72,19 @@ NAVIGATE = {"Sec-Fetch-Mode": "navigate"}
 
 
 # form: the hub's own login form (PAM, Kerberos passwords); oidc: the hub's "Sign in with" button, the OpenID
-# Connect provider's login form, and the redirects back to the hub (authorization code flow).
-LOGIN_METHODS = ("form", "oidc")
+# Connect provider's login form, and the redirects back to the hub (authorization code flow); spnego: Kerberos
+# single sign-on, the login page's 401 answered with a SPNEGO token (made by the probe's ``negotiate``).
+LOGIN_METHODS = ("form", "oidc", "spnego")
+
+
+def gssapi_negotiate(hostname):
+    """A SPNEGO token for HTTP@hostname from the default credential cache, delegating the ticket (python-gssapi)."""
+    import gssapi  # only for login_method spnego
+
+    service = gssapi.Name(f"HTTP@{hostname}", gssapi.NameType.hostbased_service)
+    flags = [gssapi.RequirementFlag.delegate_to_peer, gssapi.RequirementFlag.out_of_sequence_detection]
+    context = gssapi.SecurityContext(name=service, usage="initiate", flags=flags, mech=gssapi.MechType.kerberos)
+    return base64.b64encode(context.step()).decode()
 
 
 class ProbeError(Exception):
@@ -763,6 +774,7 @@ class Probe:
         password=None,
         *,
         login_method="form",
+        negotiate=None,
         session_file=None,
         server_name="",
         timeout=120,
@@ -785,6 +797,8 @@ class Probe:
         if login_method not in LOGIN_METHODS:
             raise ProbeError(f"login_method {login_method!r} is not supported (supported: {', '.join(LOGIN_METHODS)})")
         self.login_method = login_method
+        # spnego: a callable that takes the site's host name and returns a fresh base64 SPNEGO token
+        self.negotiate = negotiate or gssapi_negotiate
         if not url:
             raise ProbeError("url is required")
         self.url = url if url.endswith("/") else url + "/"
@@ -950,13 +964,18 @@ class Probe:
                     st["http_status"] = resp.status
                     return model
                 self.client.jar.clear()
+            if self.login_method == "spnego":
+                return self._login_spnego(st)
             if self.password is None:
                 raise ProbeError(f"no valid session for {self.username} in session_file and no password to log in with")
             if self.login_method == "oidc":
                 return self._login_oidc(st)
             login_url = self.hub_url("login")
             page = self.client.request("GET", login_url, headers=NAVIGATE)
-            if page.status != 200:
+            # 401 with WWW-Authenticate: Negotiate is Kerberos single sign-on's login page: a browser without a
+            # ticket shows its body, the password form
+            negotiate = (page.header("WWW-Authenticate") or "").lower().startswith("negotiate")
+            if page.status != 200 and not (page.status == 401 and negotiate):
                 raise ProbeError(f"GET {login_url} answered {page.describe()}", http_status=page.status)
             match = re.search(r'name="_xsrf"\s+value="([^"]*)"', page.text) or re.search(
                 r'value="([^"]*)"\s+name="_xsrf"', page.text
@@ -1005,6 +1024,58 @@ class Probe:
             raise ProbeError(
                 f"login for {self.username} at {login_url} failed: {resp.describe()}", http_status=resp.status
             )
+
+    def _login_spnego(self, st):
+        """Kerberos single sign-on as a browser with a ticket does it: the login page answers 401 with
+        ``WWW-Authenticate: Negotiate``, the same GET again with a SPNEGO token logs the user in (a redirect)."""
+        login_url = self.hub_url("login")
+        first = self.client.request("GET", login_url, headers=NAVIGATE)
+        asked = (first.header("WWW-Authenticate") or "").strip().lower().startswith("negotiate")
+        if first.status != 401 or not asked:
+            raise ProbeError(
+                f"GET {login_url} did not ask for a Kerberos ticket (401 with WWW-Authenticate: Negotiate): "
+                f"{first.describe()}",
+                http_status=first.status,
+            )
+        hostname = urllib.parse.urlsplit(login_url).hostname
+        try:
+            token = self.negotiate(hostname)
+        except Exception as exc:  # noqa: BLE001 - whatever the Kerberos client says
+            raise ProbeError(f"no SPNEGO token for HTTP@{hostname}: {' '.join(str(exc).split())}") from None
+        resp = self.client.request("GET", login_url, headers={**NAVIGATE, "Authorization": f"Negotiate {token}"})
+        handovers = 0
+        # A/B routing: a hand-over (307) to the other instance, which asks for a ticket again
+        while resp.status in (307, 308) and resp.header("Location") and handovers < MAX_REDIRECTS:
+            handovers += 1
+            login_url = urllib.parse.urljoin(login_url, resp.header("Location"))
+            again = self.client.request("GET", login_url, headers=NAVIGATE)
+            if again.status != 401:
+                resp = again
+                break
+            resp = self.client.request(
+                "GET", login_url, headers={**NAVIGATE, "Authorization": f"Negotiate {self.negotiate(hostname)}"}
+            )
+        self.result["login_handovers"] = handovers
+        st["http_status"] = resp.status
+        if resp.status not in (301, 302, 303):
+            shown = re.search(r'class="[^"]*login_error[^"]*"[^>]*>\s*([^<]+?)\s*<', resp.text)
+            raise ProbeError(
+                f"login refused for {self.username} (Kerberos single sign-on) at {login_url}: "
+                f"{shown.group(1) if shown else resp.describe()} (HTTP {resp.status})",
+                http_status=resp.status,
+            )
+        self._note_instance(resp)
+        _, model = self._current_user()
+        if not model or model.get("name") != self.username:
+            raise ProbeError(
+                f"the Kerberos single sign-on at {login_url} logged in {model.get('name') if model else 'nobody'}, "
+                f"not {self.username}"
+            )
+        self.result["login"] = "spnego"
+        st["detail"] = "logged in with a Kerberos ticket (SPNEGO)" + (
+            f" after {handovers} hand-over(s) to another instance" if handovers else ""
+        )
+        return model
 
     def _login_oidc(self, st):
         """The authorization code flow as a browser does it: the hub's oauth_login redirects to the provider, whose
@@ -1381,6 +1452,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--username", required=True)
+    parser.add_argument("--login-method", choices=LOGIN_METHODS, default="form")
     parser.add_argument("--session-file")
     parser.add_argument("--server-name", default="")
     parser.add_argument("--timeout", type=int, default=120)
@@ -1402,6 +1474,7 @@ def main(argv=None):
             args.url,
             args.username,
             os.environ.get("HUBSITE_PROBE_PASSWORD"),
+            login_method=args.login_method,
             session_file=args.session_file,
             server_name=args.server_name,
             timeout=args.timeout,

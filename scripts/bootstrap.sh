@@ -54,6 +54,8 @@ step_apt() {
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
   done
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  # the auth scenario's Kerberos single sign-on client (/usr/bin/python3 with Debian's python-gssapi)
+  [ -e /usr/lib/python3/dist-packages/gssapi/__init__.py ] || missing+=(python3-gssapi)
   [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
   command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
   # `python3 -m venv` needs ensurepip, which Debian ships in python3-venv (pyenv builds have it)

@@ -73,6 +73,17 @@ def test_kerberos_uses_hubsite_authenticator_with_auth_state():
     }
 
 
+def test_kerberos_spnego_adds_the_keytab_and_says_the_browser_signs_in():
+    settings = auth_settings("kerberos", kerberos={**KERBEROS, "spnego": True, "keytab": "/etc/jupyterhub/http.keytab"})
+    traits = settings["KerberosPAMAuthenticator"]
+    assert traits["spnego"] is True
+    assert traits["keytab"] == "/etc/jupyterhub/http.keytab"
+    assert traits["service"] == "hubsite-jupyterhub"
+    assert "your browser signs you in by itself" in settings["JupyterHub"]["template_vars"]["login_method"]
+    # spnego false is the password login alone
+    assert "spnego" not in auth_settings("kerberos", kerberos={**KERBEROS, "spnego": False})["KerberosPAMAuthenticator"]
+
+
 def test_oidc_generic_oauthenticator_with_groups_from_a_claim_and_secret_from_env():
     settings = auth_settings("oidc", oidc=OIDC)
     generic = settings["GenericOAuthenticator"]
@@ -95,6 +106,8 @@ def test_oidc_generic_oauthenticator_with_groups_from_a_claim_and_secret_from_en
         (("github",), "not supported"),
         (("kerberos",), "kerberos must be a dict"),
         (("kerberos", {"realm": "X"}), "lacks pam_service, kinit"),
+        (("kerberos", {**KERBEROS, "spnego": "yes"}), "kerberos.spnego must be a bool"),
+        (("kerberos", {**KERBEROS, "spnego": True}), "needs kerberos.keytab"),
         (("oidc", None, {**OIDC, "endpoints": {}}), "oidc.endpoints lacks authorize_url"),
     ],
 )

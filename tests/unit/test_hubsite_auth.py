@@ -115,3 +115,32 @@ def test_launcher_without_a_ticket_just_starts_the_server(launcher):
         [str(launcher), "--x"], env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "['--x'] None None"
+
+
+@pytest.mark.parametrize(
+    ("principal", "name"),
+    [
+        ("alice@EXAMPLE.ORG", "alice"),
+        ("alice@OTHER.ORG", None),  # another realm: not guessed
+        ("alice/admin@EXAMPLE.ORG", None),  # an instance is not a user
+        ("@EXAMPLE.ORG", None),
+        ("alice", None),
+    ],
+)
+def test_username_for_principal(principal, name):
+    assert hubsite_auth.username_for(principal, "EXAMPLE.ORG") == name
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Negotiate YIIC", "YIIC"),
+        ("negotiate   YIIC  ", "YIIC"),
+        ("Negotiate", None),
+        ("Basic YWxpY2U6eA==", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_negotiate(header, token):
+    assert hubsite_auth.parse_negotiate(header) == token

@@ -86,6 +86,7 @@ class FakeSite:
         self.files = {}
         self.login_posts = 0
         self.handover_users = set()  # A/B: a login of these users is handed over (307) to instance b
+        self.spnego_tokens = None  # Kerberos single sign-on: token -> user (None: the login page is a form)
         self.pongs = 0
         self.requests = []
         self.hosts = set()
@@ -219,6 +220,8 @@ def _handler_for(site):
         def hub(self, path, query):
             if path == "api" and self.command == "GET":
                 return self.send(200, {"version": "6.1.1"})
+            if path == "login" and self.command == "GET" and site.spnego_tokens is not None:
+                return self.spnego_login()
             if path == "login" and self.command == "GET":
                 token = "anon-" + uuid.uuid4().hex
                 page = f'<form><input type="hidden" name="_xsrf" value="{token}"/></form>'
@@ -280,6 +283,24 @@ def _handler_for(site):
                 f"jupyterhub-session-id={uuid.uuid4().hex}; Path=/; HttpOnly",
                 f"_xsrf=hx-{token}; Path=/hub/",
             ]
+            return self.send(302, headers=[("Location", "/hub/spawn")], cookies=cookies)
+
+        def spnego_login(self):
+            """The hub's SpnegoLoginHandler: 401 + Negotiate without a token, 403 for a bad one, else a session."""
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme != "Negotiate":
+                token = "anon-" + uuid.uuid4().hex
+                page = f'<form><input type="hidden" name="_xsrf" value="{token}"/></form>'
+                headers = [("WWW-Authenticate", "Negotiate")]
+                return self.send(401, page, headers=headers, cookies=[f"_xsrf={token}; Path=/hub/"])
+            with site.lock:
+                user = site.spnego_tokens.pop(token, None)  # a token is good once (the replay cache)
+            if user is None:
+                return self.send(403, '<p class="login_error">Your Kerberos ticket was not accepted.</p>')
+            session = uuid.uuid4().hex
+            with site.lock:
+                site.sessions[session] = user
+            cookies = [f"jupyterhub-hub-login={session}; Path=/hub/; HttpOnly", f"_xsrf=hx-{session}; Path=/hub/"]
             return self.send(302, headers=[("Location", "/hub/spawn")], cookies=cookies)
 
         def server_action(self, user, name):
@@ -831,7 +852,7 @@ def test_check_mode_not_a_hub():
         ({"file_path": "../x"}, "file_path '../x' must be a path relative to the user's home"),
         ({"file_content": "x"}, "file_content needs file_path"),
         ({"expect_output": "("}, "expect_output is not a valid regular expression"),
-        ({"login_method": "token"}, "login_method 'token' is not supported (supported: form, oidc)"),
+        ({"login_method": "token"}, "login_method 'token' is not supported (supported: form, oidc, spnego)"),
         ({"resolve": {"h": "1.2.3.4:99999"}}, "resolve entry 'h': bad port in '1.2.3.4:99999'"),
     ],
 )
@@ -919,3 +940,52 @@ def test_login_without_handover(site):
     result = make_probe(site).run()
     assert result["login_handovers"] == 0
     assert result["instance"] == "a"
+
+
+def test_spnego_login_answers_the_401_with_a_fresh_token(site):
+    site.spnego_tokens = {}
+    asked = []
+
+    def negotiate(hostname):
+        asked.append(hostname)
+        token = base64.b64encode(uuid.uuid4().bytes).decode()
+        site.spnego_tokens[token] = "bob"
+        return token
+
+    result = make_probe(site, password=None, login_method="spnego", negotiate=negotiate, stop=True).run()
+    assert result["login"] == "spnego"
+    assert asked == ["127.0.0.1"]
+    assert result["stopped"] is True
+    assert site.login_posts == 0, "no password form was posted"
+
+
+def test_spnego_token_refused_is_a_login_error(site):
+    site.spnego_tokens = {}
+    failed = run_failing(
+        make_probe(site, password=None, login_method="spnego", negotiate=lambda host: "bm90LWEtdGlja2V0")
+    )
+    assert "login refused for bob (Kerberos single sign-on)" in failed.msg
+    assert "Your Kerberos ticket was not accepted." in failed.msg
+
+
+def test_spnego_against_a_form_login_page_says_no_ticket_was_asked_for(site):
+    failed = run_failing(make_probe(site, password=None, login_method="spnego", negotiate=lambda host: "eA=="))
+    assert "did not ask for a Kerberos ticket" in failed.msg
+
+
+def test_spnego_client_failure_is_reported(site):
+    site.spnego_tokens = {}
+
+    def no_ticket(hostname):
+        raise RuntimeError("No Kerberos credentials available (default cache: FILE:/tmp/krb5cc_0)")
+
+    failed = run_failing(make_probe(site, password=None, login_method="spnego", negotiate=no_ticket))
+    assert "no SPNEGO token for HTTP@127.0.0.1: No Kerberos credentials available" in failed.msg
+
+
+def test_password_form_in_a_single_sign_on_login_page(site):
+    """A browser without a ticket shows the 401's body, the password form: the probe posts it."""
+    site.spnego_tokens = {}
+    result = make_probe(site).run()
+    assert result["login"] == "form"
+    assert site.login_posts == 1

@@ -8,6 +8,13 @@ and hands it to the user's server at each spawn in the environment variable HUBS
 ``sudospawner-singleuser`` (running as the user) writes it to a 0600 file and sets KRB5CCNAME, so the server and
 its kernels hold the user's ticket (``klist``). docs/auth.md explains the design.
 
+With ``spnego`` on (jupyterhub_kerberos_spnego), the login page first asks the browser for a Kerberos ticket
+(HTTP 401, ``WWW-Authenticate: Negotiate``, with the password form as the page's body, so a browser without a
+ticket shows the form). A browser that answers with a SPNEGO token for HTTP/<front fqdn> (the hub's keytab) is
+logged in without a password; the ticket it delegates (forwards) is stored the same way as kinit's cache and
+reaches the server. Without a delegated ticket the login succeeds but a spawn is refused with a page that says
+how to get one (docs/auth.md): the kernels would have no credentials.
+
 A KDC that cannot be reached gives the user a 503 page that says so (and the log says why), not a 403 or a 500.
 HubsiteOIDCAuthenticator (OpenID Connect single sign-on) does the same when the provider cannot be reached when
 the hub exchanges the login's code or reads the user's claims. Without a ticket in the auth state (a session
@@ -34,6 +41,65 @@ class KdcUnreachableError(Exception):
 
 class KinitError(Exception):
     """kinit refused (wrong password, unknown principal, expired password...)."""
+
+
+class SpnegoError(Exception):
+    """A SPNEGO token the hub does not accept (malformed, not for its keytab, replayed, expired...)."""
+
+
+def username_for(principal, realm):
+    """The hub user name of a Kerberos principal of the hub's realm; None for any other principal.
+
+    Only a plain user principal of the realm maps (alice@EXAMPLE.ORG -> alice): an instance (alice/admin),
+    another realm, or an empty name is refused rather than guessed.
+    """
+    name, sep, principal_realm = str(principal).rpartition("@")
+    if not sep or principal_realm != realm or not name or "/" in name:
+        return None
+    return name
+
+
+def parse_negotiate(header):
+    """The base64 token of an ``Authorization: Negotiate <token>`` header, else None."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "negotiate" or not token.strip():
+        return None
+    return token.strip()
+
+
+def accept_spnego(token, keytab, directory):
+    """Accept one SPNEGO token with the keytab: (principal, delegated credential cache bytes or None).
+
+    Needs python-gssapi (Debian's python3-gssapi, linked into the hub venv in SPNEGO mode). A delegated ticket is
+    stored into a fresh 0600 file in directory and read back, like kinit's cache; the file is removed at once.
+    """
+    import gssapi  # only in SPNEGO mode
+
+    try:
+        raw = base64.b64decode(token, validate=True)
+        creds = gssapi.Credentials(usage="accept", store={"keytab": keytab})
+        context = gssapi.SecurityContext(creds=creds, usage="accept")
+        context.step(raw)
+    except (ValueError, gssapi.exceptions.GSSError) as exc:
+        raise SpnegoError(" ".join(str(exc).split())) from None
+    if not context.complete:
+        raise SpnegoError("the SPNEGO exchange needs another round trip, which the hub does not support")
+    principal = str(context.initiator_name)
+    delegated = context.delegated_creds
+    if delegated is None:
+        return principal, None
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="krb5cc_", dir=directory)
+    os.close(fd)
+    try:
+        delegated.store(store={"ccache": f"FILE:{path}"}, usage="initiate", overwrite=True)
+        with open(path, "rb") as cache:
+            return principal, cache.read()
+    except gssapi.exceptions.GSSError as exc:
+        raise SpnegoError(f"the delegated ticket of {principal} could not be stored: {exc}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def principal_for(username, realm):
@@ -86,21 +152,86 @@ async def obtain_ccache(kinit, principal, password, directory, timeout=30):
 try:  # the classes need JupyterHub; the helpers above are used (and unit-tested) without it
     import pamela
     from jupyterhub.auth import PAMAuthenticator
+    from jupyterhub.handlers.login import LoginHandler
     from tornado import web
-    from traitlets import Unicode
+    from traitlets import Bool, Unicode
 except ImportError:  # pragma: no cover - only on a machine without JupyterHub
     PAMAuthenticator = None
 
 if PAMAuthenticator is not None:
 
+    class SpnegoLoginHandler(LoginHandler):
+        """The login page with Kerberos single sign-on (SPNEGO) first and the password form as the fallback."""
+
+        async def get(self):
+            token = parse_negotiate(self.request.headers.get("Authorization"))
+            if self.current_user:
+                return await super().get()
+            if token is None:
+                # The browser is asked for a ticket; one without shows this 401's body: the password form.
+                self.set_status(401)
+                self.set_header("WWW-Authenticate", "Negotiate")
+                return await super().get()
+            user = await self.login_user({"spnego_token": token})
+            if user is None:
+                self.set_status(403)
+                self.finish(
+                    await self._render(
+                        login_error="Your Kerberos ticket was not accepted. Sign in with your user name and "
+                        "password, or get a new ticket (kinit) and reload this page."
+                    )
+                )
+                return None
+            self._jupyterhub_user = user
+            self.redirect(self.get_next_url(user))
+            return None
+
     class KerberosPAMAuthenticator(PAMAuthenticator):
-        """Kerberos password login through PAM (pam_krb5); the user's ticket goes to the user's server."""
+        """Kerberos password login through PAM (pam_krb5), and with ``spnego`` single sign-on with the browser's
+        ticket first; the user's ticket goes to the user's server."""
 
         realm = Unicode("", config=True, help="Kerberos realm of the hub's users (user@REALM).")
         kinit = Unicode("/usr/bin/kinit", config=True, help="MIT kinit.")
         ccache_dir = Unicode(
             "/var/lib/jupyterhub/krb5", config=True, help="Private directory for kinit's short-lived cache files."
         )
+        spnego = Bool(False, config=True, help="Log users in with their browser's Kerberos ticket (SPNEGO) first.")
+        keytab = Unicode("/etc/jupyterhub/http.keytab", config=True, help="Keytab holding HTTP/<front fqdn> (SPNEGO).")
+
+        def get_handlers(self, app):
+            if self.spnego:
+                return [("/login", SpnegoLoginHandler)]
+            return super().get_handlers(app)
+
+        def _spnego_login(self, token, remote):
+            """The auth model of a SPNEGO login, or None (refused, and logged)."""
+            try:
+                principal, ccache = accept_spnego(token, self.keytab, self.ccache_dir)
+            except SpnegoError as exc:
+                self.log.warning("Kerberos (SPNEGO) login refused (@%s): %s", remote, exc)
+                return None
+            username = username_for(principal, self.realm)
+            if username is None:
+                self.log.warning(
+                    "Kerberos (SPNEGO) login of %s refused (@%s): not a user principal of %s",
+                    principal,
+                    remote,
+                    self.realm,
+                )
+                return None
+            if self.check_account:
+                try:
+                    pamela.check_account(username, service=self.service, encoding=self.encoding)
+                except pamela.PAMError as exc:
+                    self.log.warning("Kerberos (SPNEGO) login of %s refused (@%s): %s", principal, remote, exc)
+                    return None
+            auth_state = {"krb5_principal": principal, "krb5_login": "spnego"}
+            if ccache is None:
+                self.log.warning("Kerberos (SPNEGO) login of %s: the browser delegated no ticket", principal)
+            else:
+                auth_state["krb5_ccache"] = base64.b64encode(ccache).decode()
+                self.log.info("Kerberos (SPNEGO) login of %s with a delegated ticket", principal)
+            return {"name": username, "auth_state": auth_state}
 
         def _pam_check(self, username, password):
             """PAM authentication and account check; (0, '') or (PAM error code, message)."""
@@ -124,10 +255,12 @@ if PAMAuthenticator is not None:
             )
 
         async def authenticate(self, handler, data):
-            username = data["username"]
-            password = data["password"]
             remote = handler.request.remote_ip if handler is not None else "-"
             loop = asyncio.get_running_loop()
+            if self.spnego and data.get("spnego_token"):
+                return await loop.run_in_executor(self.executor, self._spnego_login, data["spnego_token"], remote)
+            username = data["username"]
+            password = data["password"]
             code, message = await loop.run_in_executor(self.executor, self._pam_check, username, password)
             if code == PAM_AUTHINFO_UNAVAIL:
                 raise self._unreachable(username, message)
@@ -153,6 +286,14 @@ if PAMAuthenticator is not None:
         async def pre_spawn_start(self, user, spawner):
             auth_state = await user.get_auth_state()
             ccache = (auth_state or {}).get("krb5_ccache")
+            if not ccache and (auth_state or {}).get("krb5_login") == "spnego":
+                self.log.warning("Not starting %s's server: the browser delegated no Kerberos ticket", user.name)
+                raise web.HTTPError(
+                    403,
+                    "Your browser signed you in with Kerberos but did not forward (delegate) your ticket, which your "
+                    "server needs. Log out and sign in with your Kerberos password, or allow delegation to this "
+                    "site in your browser (docs/auth.md) and get a forwardable ticket (kinit -f).",
+                )
             if not ccache:
                 self.log.warning("Not starting %s's server: no Kerberos ticket in the hub session", user.name)
                 raise web.HTTPError(
