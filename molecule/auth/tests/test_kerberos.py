@@ -12,6 +12,7 @@ the delegated ticket. Without delegation the login works but the spawn is refuse
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import uuid
 
@@ -186,7 +187,8 @@ def test_single_sign_on_without_delegation_refuses_the_spawn_and_says_why(
 
 def test_a_forged_ticket_is_refused(hubsite_probe, secrets_dir, front_address, host):
     client = _probe(hubsite_probe, secrets_dir, front_address, "alice").client
-    forged = "YIIBhwYGKwYBBQUCoIIBezCCAXegDTALBgkqhkiG9xIBAgKiggFkBIIBYG" + "A" * 64
+    # well-formed base64 that starts like a SPNEGO token (an ASN.1 application tag) but holds no valid ticket
+    forged = base64.b64encode(bytes.fromhex("608201") + uuid.uuid4().bytes * 16).decode()
     page = client.request(
         "GET", f"{SITE_URL}hub/login", headers={**hubsite_probe.NAVIGATE, "Authorization": f"Negotiate {forged}"}
     )
