@@ -57,6 +57,9 @@ MISSING = object()
 _REALM_RE = re.compile(r"^[A-Z0-9](?:[A-Z0-9.-]*[A-Z0-9])?$")
 _CLAIM_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
+_LDAPS_RE = re.compile(r"^ldaps://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/?$")
+_DN_RE = re.compile(r"^[A-Za-z]+=[^,=]+(?:,\s*[A-Za-z]+=[^,=]+)*$")
+_DC_DN_RE = re.compile(r"^dc=[A-Za-z0-9-]+(?:,dc=[A-Za-z0-9-]+)*$")
 
 
 def _plain_str(value):
@@ -278,8 +281,41 @@ class _AuthChecker:
                 "set jupyterhub_oidc_allow_all: true to let every user of the provider in",
             )
 
+    def check_site_ldap(self):
+        hosts = self.groups.get("all", []) or list(self.hostvars)
+        if not hosts:
+            return
+        host = hosts[0]
+        uri = self.site_value(host, "site_ldap_uri")
+        base = self.site_value(host, "site_ldap_base_dn")
+        directory = self.groups.get("ldap", [])
+        if uri not in (MISSING, None, "") and not (isinstance(uri, str) and _LDAPS_RE.match(uri)):
+            self.add(
+                None,
+                "site_ldap_uri",
+                f"{_show(uri)} is not an ldaps:// URI; the accounts are read over TLS, e.g. "
+                "site_ldap_uri: ldaps://ldap.example.org",
+            )
+        wanted = uri not in (MISSING, None, "") or directory
+        if wanted and (base in (MISSING, None, "") or not isinstance(base, str) or not _DN_RE.match(base)):
+            self.add(
+                None,
+                "site_ldap_base_dn",
+                f"{'is not set' if base in (MISSING, None, '') else _show(base) + ' is not a DN'} but "
+                f"{'site_ldap_uri is set' if uri not in (MISSING, None, '') else 'group ldap has a host'}; "
+                "set the directory's base DN, e.g. site_ldap_base_dn: dc=example,dc=org",
+            )
+        elif directory and not _DC_DN_RE.match(base):
+            self.add(
+                None,
+                "site_ldap_base_dn",
+                f"{_show(base)} is not made of dc= components only, which hubsite's directory (group ldap) needs "
+                "(Debian's slapd makes the database from a DNS domain); e.g. site_ldap_base_dn: dc=example,dc=org",
+            )
+
     def run(self):
         self.check_site_kerberos()
+        self.check_site_ldap()
         for host in self.groups.get("hub", []):
             authenticator = self.value(host, "jupyterhub_authenticator")
             if authenticator == "kerberos":

@@ -596,7 +596,8 @@ CASES = {
             "secrets are vault_jupyterhub_cookie_secret, vault_jupyterhub_crypt_key, vault_jupyterhub_proxy_token, "
             "vault_postgresql_jupyterhub_password, vault_jupyterhub_metrics_token, vault_jupyterhub_culler_token, "
             "vault_jupyterhub_oidc_client_secret, vault_kerberos_kdc_master_password, vault_oidc_provider_cookie_key, "
-            "vault_keepalived_auth_pass, vault_slurm_munge_key, and vault_<user>_password for a user of site_users: "
+            "vault_ldap_directory_admin_password, vault_sssd_client_bind_password, vault_keepalived_auth_pass, "
+            "vault_slurm_munge_key, and vault_<user>_password for a user of site_users: "
             "rename or remove it"
         ],
     ),

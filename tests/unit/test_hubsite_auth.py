@@ -144,3 +144,26 @@ def test_username_for_principal(principal, name):
 )
 def test_parse_negotiate(header, token):
     assert hubsite_auth.parse_negotiate(header) == token
+
+
+@pytest.mark.parametrize(
+    ("stderr", "state"),
+    [
+        ("kinit: Client's credentials have been revoked while getting initial credentials", "KDC_LOCKED"),
+        ("kinit: Client's entry in database has expired while getting initial credentials", "KDC_EXPIRED"),
+        ("kinit: Password has expired while getting initial credentials", "KDC_PASSWORD_EXPIRED"),
+        # a plain account (the probe sends no password) and an unknown one: nothing to tell beyond a wrong password
+        ("kinit: Pre-authentication failed: Cannot read password while getting initial credentials", None),
+        ("kinit: Client 'eve@EXAMPLE.ORG' not found in Kerberos database while getting initial credentials", None),
+    ],
+)
+def test_kdc_account_states(stderr, state):
+    expected = getattr(hubsite_auth, state) if state else None
+    assert hubsite_auth.kdc_state_message(stderr) == expected
+
+
+def test_pam_account_states_have_messages_and_a_wrong_password_has_none():
+    assert "expired" in hubsite_auth.PAM_MESSAGES[13]  # PAM_ACCT_EXPIRED
+    assert "locked" in hubsite_auth.PAM_MESSAGES[11]  # PAM_MAXTRIES
+    assert hubsite_auth.PAM_AUTH_ERR not in hubsite_auth.PAM_MESSAGES  # no hint whether the user exists
+    assert 10 not in hubsite_auth.PAM_MESSAGES  # PAM_USER_UNKNOWN: likewise

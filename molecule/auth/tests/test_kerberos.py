@@ -204,6 +204,42 @@ def test_wrong_kerberos_password_is_refused(hubsite_probe, secrets_dir, front_ad
     assert _no_server(host, "alice")
 
 
+def _kadmin(kdc, query):
+    kdc.check_output(f'kadmin.local -r {REALM} -q "{query}"')
+
+
+def test_an_expired_kerberos_account_is_told_so(hubsite_probe, secrets_dir, front_address, get_host, host):
+    kdc = get_host("auth-idp")
+    _kadmin(kdc, "modprinc -expire yesterday erin")
+    try:
+        with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for erin .*Your account has expired"):
+            _probe(hubsite_probe, secrets_dir, front_address, "erin").run()
+    finally:
+        _kadmin(kdc, "modprinc -expire never erin")
+    assert _no_server(host, "erin")
+
+
+def test_a_locked_kerberos_account_is_told_so(hubsite_probe, secrets_dir, front_address, get_host, host):
+    """The realm's lockout policy (kerberos_kdc_lockout: 5 wrong passwords): the form says "wrong password" until
+    the KDC locks erin, then that the account is locked, even with the right password; no server starts."""
+    kdc = get_host("auth-idp")
+    messages = []
+    try:
+        for _ in range(5):
+            with pytest.raises(hubsite_probe.ProbeError) as refused:
+                _probe(hubsite_probe, secrets_dir, front_address, "erin", password="not-" + uuid.uuid4().hex).run()
+            messages.append(str(refused.value))
+        with pytest.raises(hubsite_probe.ProbeError) as refused:
+            _probe(hubsite_probe, secrets_dir, front_address, "erin").run()  # the right password
+        messages.append(str(refused.value))
+    finally:
+        _kadmin(kdc, "modprinc -unlock erin")
+    assert all("bad username or password" in message for message in messages[:4]), messages
+    assert all("locked after too many failed sign-ins" in message for message in messages[4:]), messages
+    assert _no_server(host, "erin")
+    assert "Failed password attempts: 0" in kdc.check_output(f'kadmin.local -r {REALM} -q "getprinc erin"')
+
+
 def test_user_outside_the_site_is_refused(hubsite_probe, secrets_dir, front_address, host):
     with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for root"):
         _probe(hubsite_probe, secrets_dir, front_address, "root", password="anything").run()

@@ -149,3 +149,31 @@ def test_login_page_names_the_site_and_the_provider(hubsite_probe, secrets_dir, 
     assert '<h2 class="hubsite-site-name">Hubsite auth test</h2>' in page.text
     assert "Sign in with Hubsite auth test single sign-on." in page.text
     assert "oauth_login" in page.text
+
+
+def test_a_directory_only_user_gets_a_server_with_the_directorys_uid(
+    hubsite_probe, secrets_dir, front_address, idp_address, host
+):
+    """dave exists only in the site directory (SSSD) and at the provider: his server runs as uid 2003, his home is
+    made at his first session, and the hub's sudo rule lets it start him as a member of the allowed group."""
+    assert "dave:" not in host.file("/etc/passwd").content_string
+    assert host.check_output("getent passwd dave").split(":")[2:4] == ["2003", "100"]
+    assert "dave" in host.check_output("getent group physics").split(":")[3].split(",")
+    assert "%physics" in host.file("/etc/sudoers.d/jupyterhub").content_string
+    result = _probe(
+        hubsite_probe,
+        secrets_dir,
+        front_address,
+        idp_address,
+        "dave",
+        code="import os, pwd\nprint(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, os.path.expanduser('~'))",
+        expect_output=r"^2003 dave /home/dave$",
+        file_path="from-the-directory.txt",
+        file_content="dave's file\n",
+        stop=True,
+    ).run()
+    assert result["login"] == "oidc"
+    home = host.file("/home/dave")
+    assert home.user == "dave"
+    assert home.mode == 0o700
+    assert host.file("/home/dave/from-the-directory.txt").user == "dave"

@@ -102,6 +102,58 @@ def accept_spnego(token, keytab, directory):
             os.unlink(path)
 
 
+# Account states PAM reports after a right password, and what the login form then tells the user (instead of
+# "Invalid username or password", which would have them try again and again). docs/auth.md "Errors the user sees".
+PAM_AUTH_ERR = 7
+PAM_MESSAGES = {
+    6: "You may not sign in to this hub (the site's access rules refuse it). Ask the site's administrators.",
+    11: "Too many failed sign-ins: your account is locked for a while. Wait before trying again, or ask the "
+    "site's administrators to unlock it.",
+    12: "Your password has expired. Change it (for example with passwd or kpasswd on a login node), then sign in.",
+    13: "Your account has expired. Ask the site's administrators to renew it.",
+}
+KDC_LOCKED = (
+    "Your Kerberos account is locked after too many failed sign-ins. Wait before trying again (the realm's "
+    "lockout policy says how long), or ask the site's administrators to unlock it."
+)
+KDC_EXPIRED = "Your Kerberos account has expired. Ask the site's administrators to renew it."
+KDC_PASSWORD_EXPIRED = "Your Kerberos password has expired. Change it with kpasswd, then sign in."
+_KDC_STATES = (
+    (re.compile(r"credentials have been revoked", re.I), KDC_LOCKED),
+    (re.compile(r"entry in database has expired", re.I), KDC_EXPIRED),
+    (re.compile(r"password has expired", re.I), KDC_PASSWORD_EXPIRED),
+)
+
+
+def kdc_state_message(stderr):
+    """The user's message for what kinit said about the account (locked, expired), else None."""
+    text = " ".join(stderr.split())
+    return next((message for pattern, message in _KDC_STATES if pattern.search(text)), None)
+
+
+async def kdc_account_state(kinit, principal, timeout=10):
+    """Ask the KDC about the account without a password (kinit with no input): the first request carries no
+    password, so it counts as no failed attempt, and the KDC answers it with the account's state (locked,
+    expired) before asking for one. Returns the user's message, or None (nothing to say beyond a wrong password)."""
+    proc = await asyncio.create_subprocess_exec(
+        kinit,
+        "-c",
+        "MEMORY:hubsite-account-state",
+        principal,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C"},
+    )
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return None
+    return kdc_state_message(stderr.decode(errors="replace"))
+
+
 def principal_for(username, realm):
     """The Kerberos principal of a hub user name."""
     return f"{username}@{realm}" if realm else username
@@ -186,7 +238,34 @@ if PAMAuthenticator is not None:
             self.redirect(self.get_next_url(user))
             return None
 
-    class KerberosPAMAuthenticator(PAMAuthenticator):
+    class HubsitePAMAuthenticator(PAMAuthenticator):
+        """PAMAuthenticator whose login form says why a right password was not enough (account expired, password
+        expired, locked by too many failures, refused by the access rules) instead of "Invalid username or
+        password"; a wrong password or an unknown user still get only that (no hint which)."""
+
+        def _pam_check(self, username, password):
+            """PAM authentication and account check; (0, '') or (PAM error code, message)."""
+            try:
+                pamela.authenticate(username, password, service=self.service, encoding=self.encoding)
+                if self.check_account:
+                    pamela.check_account(username, service=self.service, encoding=self.encoding)
+            except pamela.PAMError as exc:
+                return exc.errno or -1, str(exc)
+            return 0, ""
+
+        async def authenticate(self, handler, data):
+            username = data["username"]
+            remote = handler.request.remote_ip if handler is not None else "-"
+            loop = asyncio.get_running_loop()
+            code, message = await loop.run_in_executor(self.executor, self._pam_check, username, data["password"])
+            if not code:
+                return username
+            self.log.warning("PAM login failed (%r@%s): %s", username[:32], remote, message)
+            if code in PAM_MESSAGES:
+                raise web.HTTPError(403, PAM_MESSAGES[code])
+            return None
+
+    class KerberosPAMAuthenticator(HubsitePAMAuthenticator):
         """Kerberos password login through PAM (pam_krb5), and with ``spnego`` single sign-on with the browser's
         ticket first; the user's ticket goes to the user's server."""
 
@@ -233,16 +312,6 @@ if PAMAuthenticator is not None:
                 self.log.info("Kerberos (SPNEGO) login of %s with a delegated ticket", principal)
             return {"name": username, "auth_state": auth_state}
 
-        def _pam_check(self, username, password):
-            """PAM authentication and account check; (0, '') or (PAM error code, message)."""
-            try:
-                pamela.authenticate(username, password, service=self.service, encoding=self.encoding)
-                if self.check_account:
-                    pamela.check_account(username, service=self.service, encoding=self.encoding)
-            except pamela.PAMError as exc:
-                return exc.errno or -1, str(exc)
-            return 0, ""
-
         def _unreachable(self, username, cause):
             self.log.error(
                 "Kerberos login of %s impossible: the KDC of %s cannot be reached (%s)", username, self.realm, cause
@@ -266,6 +335,12 @@ if PAMAuthenticator is not None:
                 raise self._unreachable(username, message)
             if code:
                 self.log.warning("Kerberos (PAM) login failed (%r@%s): %s", username[:32], remote, message)
+                state = PAM_MESSAGES.get(code)
+                if code == PAM_AUTH_ERR:
+                    state = await kdc_account_state(self.kinit, principal_for(username, self.realm))
+                if state:
+                    self.log.warning("Kerberos login of %r refused (@%s): %s", username[:32], remote, state)
+                    raise web.HTTPError(403, state)
                 return None
             principal = principal_for(username, self.realm)
             try:
