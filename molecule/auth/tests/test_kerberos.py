@@ -161,7 +161,7 @@ def test_single_sign_on_with_a_ticket_spawns_and_the_kernel_holds_the_delegated_
     log = get_host("auth-idp").check_output("journalctl -u krb5-kdc --no-pager -o cat")
     assert f"alice@{REALM} for HTTP/hub.auth.hubsite.test@{REALM}" in log
     assert "Kerberos (SPNEGO) login of alice@" in get_host("auth-hub").check_output(
-        "journalctl -u jupyterhub --no-pager -o cat -n 200"
+        "journalctl -u jupyterhub --no-pager -o cat -n 3000"
     )
 
 
