@@ -46,7 +46,7 @@ def test_slurm_conf_is_the_same_everywhere_and_names_the_node_by_address(get_hos
     assert f"SlurmctldHost={NODE}({address})" in conf
     assert "ProctrackType=proctrack/linuxproc" in conf
     assert f"PartitionName=interactive Nodes={NODE} Default=YES MaxTime=12:00:00 State=UP" in conf
-    assert f"PartitionName=short Nodes={NODE} MaxTime=1:00:00 State=UP" in conf
+    assert f"PartitionName=short Nodes={NODE} Default=NO MaxTime=1:00:00 State=UP" in conf
 
 
 def test_daemons_run_on_the_controller_and_node(node):
