@@ -67,16 +67,3 @@ def test_user_not_in_the_inventory_is_refused(probe, hubsite_probe):
     # root exists on the hub host (PAM would know it) but is not an allowed user of the site.
     with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for root"):
         probe("root", password="anything").run()
-
-
-def test_expired_account_is_told_so(probe, hubsite_probe, get_host):
-    """The right password of an expired account: the form says the account expired (hubsite's PAM authenticator),
-    not "Invalid username or password", and no server starts."""
-    hub = get_host("site-hub")
-    hub.check_output("chage -E 0 alice")
-    try:
-        with pytest.raises(hubsite_probe.ProbeError, match=r"login refused for alice .*Your account has expired"):
-            probe("alice").run()
-    finally:
-        hub.check_output("chage -E -1 alice")
-    assert hub.run("pgrep -u alice -f jupyterhub-singleuser").rc == 1

@@ -261,21 +261,9 @@ if PAMAuthenticator is not None:
             if not code:
                 return username
             self.log.warning("PAM login failed (%r@%s): %s", username[:32], remote, message)
-            if code == PAM_AUTH_ERR and self.check_account:
-                # pam_unix, run unprivileged (unix_chkpwd), refuses an expired account's right password as a wrong
-                # one: PAM's account check says which it is (a wrong password of a valid account passes it).
-                code = await loop.run_in_executor(self.executor, self._account_state, username)
             if code in PAM_MESSAGES:
                 raise web.HTTPError(403, PAM_MESSAGES[code])
             return None
-
-        def _account_state(self, username):
-            """PAM's account check alone: 0, or the PAM error code."""
-            try:
-                pamela.check_account(username, service=self.service, encoding=self.encoding)
-            except pamela.PAMError as exc:
-                return exc.errno or -1
-            return 0
 
     class KerberosPAMAuthenticator(HubsitePAMAuthenticator):
         """Kerberos password login through PAM (pam_krb5), and with ``spnego`` single sign-on with the browser's
