@@ -131,27 +131,39 @@ def kdc_state_message(stderr):
     return next((message for pattern, message in _KDC_STATES if pattern.search(text)), None)
 
 
-async def kdc_account_state(kinit, principal, timeout=10):
-    """Ask the KDC about the account without a password (kinit with no input): the first request carries no
-    password, so it counts as no failed attempt, and the KDC answers it with the account's state (locked,
-    expired) before asking for one. Returns the user's message, or None (nothing to say beyond a wrong password)."""
+async def run_kinit(kinit, cache, principal, password, timeout):
+    """Run MIT kinit for principal into cache, with password on stdin (None: no input at all); return its exit
+    code and error output. A kinit that does not finish within timeout is killed and TimeoutError raised."""
     proc = await asyncio.create_subprocess_exec(
         kinit,
         "-c",
-        "MEMORY:hubsite-account-state",
+        cache,
         principal,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if password is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "LANG": "C"},
     )
     try:
-        _, stderr = await asyncio.wait_for(proc.communicate(), timeout)
+        _, stderr = await asyncio.wait_for(
+            proc.communicate(None if password is None else (password + "\n").encode()), timeout
+        )
     except TimeoutError:
         proc.kill()
         await proc.wait()
+        raise
+    return proc.returncode, stderr.decode(errors="replace")
+
+
+async def kdc_account_state(kinit, principal, timeout=10):
+    """Ask the KDC about the account without a password (kinit with no input): the first request carries no
+    password, so it counts as no failed attempt, and the KDC answers it with the account's state (locked,
+    expired) before asking for one. Returns the user's message, or None (nothing to say beyond a wrong password)."""
+    try:
+        _, stderr = await run_kinit(kinit, "MEMORY:hubsite-account-state", principal, None, timeout)
+    except TimeoutError:
         return None
-    return kdc_state_message(stderr.decode(errors="replace"))
+    return kdc_state_message(stderr)
 
 
 def principal_for(username, realm):
@@ -176,24 +188,12 @@ async def obtain_ccache(kinit, principal, password, directory, timeout=30):
     fd, path = tempfile.mkstemp(prefix="krb5cc_", dir=directory)
     os.close(fd)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            kinit,
-            "-c",
-            f"FILE:{path}",
-            principal,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C"},
-        )
         try:
-            _, stderr = await asyncio.wait_for(proc.communicate((password + "\n").encode()), timeout)
+            returncode, stderr = await run_kinit(kinit, f"FILE:{path}", principal, password, timeout)
         except TimeoutError:
-            proc.kill()
-            await proc.wait()
             raise KdcUnreachableError(f"kinit did not finish within {timeout} s") from None
-        if proc.returncode != 0:
-            raise classify_kinit_failure(proc.returncode, stderr.decode(errors="replace"))
+        if returncode != 0:
+            raise classify_kinit_failure(returncode, stderr)
         with open(path, "rb") as cache:
             return cache.read()
     finally:
