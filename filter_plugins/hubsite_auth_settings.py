@@ -28,8 +28,9 @@ options:
     type: str
     required: true
   kerberos:
-    description: C(realm), C(pam_service), C(kinit) (path of MIT kinit); optional C(spnego) (bool) and
-      C(keytab) (path of the HTTP/<front fqdn> keytab on the hub, needed with C(spnego)).
+    description: C(realm), C(pam_service), C(kinit) (path of MIT kinit); optional C(spnego) (bool),
+      C(keytab) (path of the HTTP/<front fqdn> keytab on the hub, needed with C(spnego)) and C(renew_interval)
+      (seconds between renewals of the ticket beside the user's server, 0 for none; default 3600).
     type: dict
   oidc:
     description: C(endpoints) (from M(hubsite_oidc_endpoints)), C(client_id), C(client_secret_env) (name of
@@ -86,12 +87,18 @@ def auth_settings(authenticator, kerberos=None, oidc=None):
         spnego = kerberos.get("spnego", False)
         if not isinstance(spnego, bool):
             raise AnsibleFilterError(f"hubsite_auth_settings: kerberos.spnego must be a bool, got {spnego!r}")
+        renew = kerberos.get("renew_interval", 3600)
+        if isinstance(renew, bool) or not isinstance(renew, int) or renew < 0:
+            raise AnsibleFilterError(
+                f"hubsite_auth_settings: kerberos.renew_interval must be a number of seconds >= 0, got {renew!r}"
+            )
         method = f"Sign in with your Kerberos user name and password (realm {kerberos['realm']})."
         traits = {
             "service": str(kerberos["pam_service"]),
             "realm": str(kerberos["realm"]),
             "kinit": str(kerberos["kinit"]),
             "open_sessions": False,
+            "renew_interval": renew,
         }
         if spnego:
             if not kerberos.get("keytab"):

@@ -159,6 +159,19 @@ class _AuthChecker:
                 "KDCs (site_kerberos_kdcs: [kdc1.example.org]) or add a host to group kdc (a hubsite KDC)",
             )
 
+        renew = self.value(host, "jupyterhub_kerberos_renew_interval")
+        if (
+            renew is not MISSING
+            and not _is_template(renew)
+            and (isinstance(renew, bool) or not isinstance(renew, int) or renew < 0)
+        ):
+            self.add(
+                host,
+                "jupyterhub_kerberos_renew_interval",
+                f"is {_show(renew)}; set it to the number of seconds between renewals of the user's ticket "
+                "(e.g. 3600), or 0 to leave tickets unrenewed",
+            )
+
         spnego = self.value(host, "jupyterhub_kerberos_spnego")
         if spnego is True:
             keytab = self.value(host, "jupyterhub_kerberos_keytab_src")

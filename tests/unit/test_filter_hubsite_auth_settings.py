@@ -70,6 +70,7 @@ def test_kerberos_uses_hubsite_authenticator_with_auth_state():
         "realm": "EXAMPLE.ORG",
         "kinit": "/usr/bin/kinit",
         "open_sessions": False,
+        "renew_interval": 3600,
     }
 
 
@@ -134,3 +135,11 @@ def test_endpoints_from_discovery():
 def test_bad_discovery_documents_are_refused(document, match):
     with pytest.raises(AnsibleFilterError, match=match):
         oidc_endpoints(document, DISCOVERY_URL)
+
+
+def test_kerberos_renew_interval_passes_through_and_bad_values_are_refused():
+    traits = auth_settings("kerberos", kerberos={**KERBEROS, "renew_interval": 0})["KerberosPAMAuthenticator"]
+    assert traits["renew_interval"] == 0
+    for bad in (-1, "3600", True, 1.5):
+        with pytest.raises(AnsibleFilterError, match="renew_interval"):
+            auth_settings("kerberos", kerberos={**KERBEROS, "renew_interval": bad})

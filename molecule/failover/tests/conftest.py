@@ -12,6 +12,7 @@ SITE = "hub.demo.hubsite.test"
 # The demo's public port (the URL and the Host header); connections go to port 443 of the floating address.
 SITE_URL = f"https://{SITE}:8443/"
 VIP = "10.88.48.100"
+REALM = "FAILOVER.HUBSITE.TEST"  # inventory/group_vars/all/kerberos.yml
 # molecule.yml and inventory/host_vars
 ADDRESSES = {
     "fence-front1": "10.88.48.11",

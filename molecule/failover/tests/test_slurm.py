@@ -52,6 +52,9 @@ def test_slurm_conf_is_the_same_everywhere_and_names_the_node_by_address(get_hos
 def test_daemons_run_on_the_controller_and_node(node):
     assert node.service("slurmctld").is_running
     assert node.service("slurmctld").is_enabled
+    # its state holds the jobs' environments (the users' Kerberos tickets among them): its own
+    state = node.file("/var/lib/slurm/slurmctld")
+    assert (state.user, state.mode) == ("slurm", 0o700)
     assert node.service("slurmd").is_running
     assert node.service("slurmd").is_enabled
 

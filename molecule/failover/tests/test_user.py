@@ -1,12 +1,16 @@
-"""A user through the front reaches whichever hub is active: log in, spawn, run code, read a file back."""
+"""A user through the front reaches whichever hub is active: log in (Kerberos password), spawn a Slurm job, run
+code, read a file back; the user's Kerberos ticket is in the kernel on the node."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from conftest import SITE, SITE_URL
+from conftest import REALM, SITE, SITE_URL
 
 testinfra_hosts = ["fence-front1"]
+
+KLIST = "import subprocess\nprint(subprocess.run(['klist'], capture_output=True, text=True).stdout)"
 
 
 def test_user_reaches_the_active_hub_through_the_front(
@@ -25,8 +29,9 @@ def test_user_reaches_the_active_hub_through_the_front(
         SITE_URL,
         "bob",
         password,
-        code=f"print({token!r})",
-        expect_output=rf"^{token}$",
+        code=f"print({token!r})\n{KLIST}",
+        # the kernel runs in bob's Slurm job with the ticket the KDC gave the hub at his login
+        expect_output=rf"(?m)^{token}$[\s\S]*^Default principal: bob@{REALM}$[\s\S]*krbtgt/{REALM}@{REALM}",
         file_path=f"probe-{token}.txt",
         file_content=f"{token}\n",
         **probe,
@@ -36,7 +41,48 @@ def test_user_reaches_the_active_hub_through_the_front(
     written = get_host("fence-node").file(f"/home/bob/probe-{token}.txt")
     assert written.exists
     assert written.user == "bob"
+    # the ticket cache the launcher wrote on the node, for bob only
+    cache = get_host("fence-node").file(f"/tmp/krb5cc_{written.uid}_jupyterhub")
+    assert cache.user == "bob"
+    assert cache.mode == 0o600
+    # beside the server, the ticket is renewed on the node (kinit -R against the KDC; every 20 s here): the
+    # ticket's start time moves on, the principal stays bob's
+    node = get_host("fence-node")
+    first = node.check_output(f"klist -c FILE:{cache.path}")
+    assert f"Default principal: bob@{REALM}" in first
+    for _ in range(45):
+        time.sleep(2)
+        now = node.check_output(f"klist -c FILE:{cache.path}")
+        if now != first:
+            break
+    assert now != first, f"the ticket was not renewed within 90 s:\n{first}"
+    assert f"Default principal: bob@{REALM}" in now
+    assert f"krbtgt/{REALM}@{REALM}" in now
     # the session cookie file is kept: the next probe needs no password
     again = hubsite_probe.Probe(SITE_URL, "bob", None, kernel_shutdown=True, stop=True, **probe).run()
     assert again["login"] == "cookie"
     assert again["stopped"] is True
+
+
+def test_a_site_kernel_runs_in_its_own_environment_on_the_slurm_node(
+    secrets_dir, front_address, get_host, hubsite_probe
+):
+    node = get_host("fence-node")
+    assert node.file("/usr/local/share/jupyter/kernels/analysis/kernel.json").exists
+    password = (secrets_dir / "users" / "bob").read_text().strip()
+    result = hubsite_probe.Probe(
+        SITE_URL,
+        "bob",
+        password,
+        ca_path=str(secrets_dir / "pki" / "ca.crt"),
+        resolve={SITE: f"{front_address}:443"},
+        timeout=120,
+        kernel_name="analysis",
+        # the kernel of the site's analysis environment, on the node, with the ticket (its launcher keeps the env)
+        code=f"import socket, sys, packaging\nprint(socket.gethostname(), sys.prefix, packaging.__version__)\n{KLIST}",
+        expect_output=rf"(?m)^fence-node /opt/hubsite/kernels/analysis 26\.3$[\s\S]*^Default principal: bob@{REALM}$",
+        kernel_shutdown=True,
+        stop=True,
+    ).run()
+    assert result["kernel_name"] == "analysis"
+    assert result["stopped"] is True

@@ -12,28 +12,6 @@ import pytest
 
 testinfra_hosts = ["front"]
 
-SITE_URL = "https://hub.demo.hubsite.test:8443/"
-
-
-@pytest.fixture
-def probe(secrets_dir, front_address, hubsite_probe):
-    """A probe of the site as a user (their generated password unless one is given)."""
-
-    def _probe(user, password=None, **kw):
-        if password is None:
-            password = (secrets_dir / "users" / user).read_text().strip()
-        return hubsite_probe.Probe(
-            SITE_URL,
-            user,
-            password,
-            ca_path=str(secrets_dir / "pki" / "ca.crt"),
-            resolve={"hub.demo.hubsite.test": f"{front_address}:443"},
-            timeout=120,
-            **kw,
-        )
-
-    return _probe
-
 
 def test_user_logs_in_spawns_runs_code_and_reads_a_file_back(probe, get_host):
     token = uuid.uuid4().hex

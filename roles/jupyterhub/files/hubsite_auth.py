@@ -31,6 +31,7 @@ import re
 import tempfile
 
 ENV_NAME = "HUBSITE_KRB5_CCACHE"
+RENEW_ENV_NAME = "HUBSITE_KRB5_RENEW_INTERVAL"
 PAM_AUTHINFO_UNAVAIL = 9  # pam_krb5: the KDC cannot be reached
 _UNREACHABLE = re.compile(r"Cannot contact any KDC|Cannot find KDC|Cannot resolve network address", re.I)
 
@@ -206,7 +207,7 @@ try:  # the classes need JupyterHub; the helpers above are used (and unit-tested
     from jupyterhub.auth import PAMAuthenticator
     from jupyterhub.handlers.login import LoginHandler
     from tornado import web
-    from traitlets import Bool, Unicode
+    from traitlets import Bool, Integer, Unicode
 except ImportError:  # pragma: no cover - only on a machine without JupyterHub
     PAMAuthenticator = None
 
@@ -276,6 +277,12 @@ if PAMAuthenticator is not None:
         )
         spnego = Bool(False, config=True, help="Log users in with their browser's Kerberos ticket (SPNEGO) first.")
         keytab = Unicode("/etc/jupyterhub/http.keytab", config=True, help="Keytab holding HTTP/<front fqdn> (SPNEGO).")
+        renew_interval = Integer(
+            3600,
+            min=0,
+            config=True,
+            help="Seconds between renewals of the ticket (kinit -R) beside the user's server; 0: not renewed.",
+        )
 
         def get_handlers(self, app):
             if self.spnego:
@@ -377,6 +384,7 @@ if PAMAuthenticator is not None:
                     user.name,
                 )
             spawner.environment[ENV_NAME] = ccache
+            spawner.environment[RENEW_ENV_NAME] = str(self.renew_interval)
 
 
 try:  # OIDC: oauthenticator is in the hub venv (requirements), but the Kerberos class does not need it
