@@ -349,6 +349,22 @@ def make_containers(work: Path, inv: Path, names: list[str], *, network: str, im
     return now() - t0
 
 
+def cpu_ns(container: str) -> int | None:
+    """CPU time used so far by a container (all its processes), in ns: cgroup v1 cpuacct or v2 cpu.stat."""
+    cid = output(["docker", "inspect", "-f", "{{.Id}}", container])
+    for path in (
+        Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage"),
+        Path(f"/sys/fs/cgroup/cpu,cpuacct/docker/{cid}/cpuacct.usage"),
+    ):
+        if path.is_file():
+            return int(path.read_text())
+    stat = Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat")
+    if stat.is_file():
+        usec = re.search(r"^usage_usec (\d+)", stat.read_text(), re.M)
+        return int(usec.group(1)) * 1000 if usec else None
+    return None
+
+
 def container_address(name: str, network: str) -> str:
     fmt = f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}'
     return output(["docker", "inspect", "-f", fmt, name])
@@ -377,12 +393,18 @@ def cleanup(all_names, network: str) -> None:
 # -- the user probe -------------------------------------------------------------------------------------------
 
 
+_PROBE_MODULE = []
+
+
 def probe_module():
-    """module_utils/hubsite_probe.py, loaded by path (no Ansible needed)."""
-    spec = importlib.util.spec_from_file_location("hubsite_probe", ROOT / "module_utils" / "hubsite_probe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """module_utils/hubsite_probe.py, loaded by path (no Ansible needed), once: its classes (ProbeError) are the
+    same for every caller."""
+    if not _PROBE_MODULE:
+        spec = importlib.util.spec_from_file_location("hubsite_probe", ROOT / "module_utils" / "hubsite_probe.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _PROBE_MODULE.append(module)
+    return _PROBE_MODULE[0]
 
 
 def site_url(site: dict) -> str:

@@ -59,8 +59,8 @@ stage_lint() {
   local rc=0 t tool
   need_venv || return 1
   # bench scripts are Python without the .py suffix: ruff reads them only when named
-  for tool in "yamllint --strict ." "ansible-lint" "ruff check . bench/converge bench/front bench/failover" \
-      "ruff format --check . bench/converge bench/front bench/failover"; do
+  for tool in "yamllint --strict ." "ansible-lint" "ruff check . bench/converge bench/front bench/failover bench/spawn" \
+      "ruff format --check . bench/converge bench/front bench/failover bench/spawn"; do
     t=$(now)
     echo "=== $tool"
     # shellcheck disable=SC2086 # the tool and its arguments

@@ -86,3 +86,42 @@ def test_a_site_kernel_runs_in_its_own_environment_on_the_slurm_node(
     ).run()
     assert result["kernel_name"] == "analysis"
     assert result["stopped"] is True
+
+
+def _jobs(node, user):
+    return node.check_output(f"squeue -h -u {user} -o '%i %j %T'").splitlines()
+
+
+def test_a_named_server_is_a_job_of_its_own_and_the_idle_culler_ends_it(
+    secrets_dir, front_address, get_host, hubsite_probe, pair
+):
+    """A named server (allow_named_servers) is a second Slurm job beside none other of bob's; the site's idle
+    culler (its own program and token, run here with a 15 s timeout instead of the unit's hour) stops it, and
+    stopping it cancels the job. Runs last in the scenario's verify: the culler stops every idle server."""
+    node = get_host("fence-node")
+    password = (secrets_dir / "users" / "bob").read_text().strip()
+    result = hubsite_probe.Probe(
+        SITE_URL,
+        "bob",
+        password,
+        ca_path=str(secrets_dir / "pki" / "ca.crt"),
+        resolve={SITE: f"{front_address}:443"},
+        timeout=120,
+        server_name="scan-42",
+        code="print('named')",
+        expect_output=r"^named$",
+        kernel_shutdown=True,
+    ).run()
+    assert result["server_name"] == "scan-42"
+    jobs = _jobs(node, "bob")
+    assert len(jobs) == 1, jobs
+    assert jobs[0].endswith(" RUNNING"), jobs
+    # the culler's token is in the unit's 0600 environment file (root's)
+    culler = pair["active"].run(
+        "sh -c '. /etc/jupyterhub/culler.env && export JUPYTERHUB_API_TOKEN && "
+        "timeout 90 /opt/jupyterhub/bin/python3 -m jupyterhub_idle_culler "
+        "--url=http://127.0.0.1:8081/hub/api --timeout=15 --cull-every=5' 2>&1; "
+        "for i in $(seq 1 60); do squeue -h -u bob | grep -q . || exit 0; sleep 1; done; exit 1"
+    )
+    assert "Culling server bob/scan-42" in culler.stdout, culler.stdout[-2000:]
+    assert culler.rc == 0, f"bob's job still queued after the cull:\n{_jobs(node, 'bob')}"
