@@ -119,7 +119,7 @@ def test_a_named_server_is_a_job_of_its_own_and_the_idle_culler_ends_it(
     # the culler's token is in the unit's 0600 environment file (root's)
     culler = pair["active"].run(
         "sh -c '. /etc/jupyterhub/culler.env && export JUPYTERHUB_API_TOKEN && "
-        "timeout 90 /opt/jupyterhub/bin/python3 -m jupyterhub_idle_culler "
+        "timeout 60 /opt/jupyterhub/bin/python3 -m jupyterhub_idle_culler "
         "--url=http://127.0.0.1:8081/hub/api --timeout=15 --cull-every=5' 2>&1; "
         "for i in $(seq 1 60); do squeue -h -u bob | grep -q . || exit 0; sleep 1; done; exit 1"
     )
