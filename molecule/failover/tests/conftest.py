@@ -24,6 +24,11 @@ ADDRESSES = {
 
 
 @pytest.fixture(scope="session")
+def site_url() -> str:
+    return SITE_URL
+
+
+@pytest.fixture(scope="session")
 def front_address() -> str:
     """Where users reach the site: the front pair's floating address."""
     return VIP

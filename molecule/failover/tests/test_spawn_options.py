@@ -11,7 +11,6 @@ import json
 import time
 
 import pytest
-from conftest import SITE, SITE_URL
 
 testinfra_hosts = ["fence-hub1"]
 
@@ -23,17 +22,9 @@ def _jobs(hub, user):
 
 
 @pytest.fixture
-def bob(secrets_dir, front_address, hubsite_probe):
+def bob(probe):
     """bob, logged in through the front (the floating address)."""
-    password = (secrets_dir / "users" / "bob").read_text().strip()
-    user = hubsite_probe.Probe(
-        SITE_URL,
-        "bob",
-        password,
-        ca_path=str(secrets_dir / "pki" / "ca.crt"),
-        resolve={SITE: f"{front_address}:443"},
-        timeout=180,
-    )
+    user = probe("bob", timeout=180)
     user.step_hub_api()
     user.step_login()
     return user

@@ -6,35 +6,24 @@ from __future__ import annotations
 import time
 import uuid
 
-from conftest import REALM, SITE, SITE_URL
+from conftest import REALM
 
 testinfra_hosts = ["fence-front1"]
 
 KLIST = "import subprocess\nprint(subprocess.run(['klist'], capture_output=True, text=True).stdout)"
 
 
-def test_user_reaches_the_active_hub_through_the_front(
-    secrets_dir, front_address, pair, get_host, hubsite_probe, tmp_path
-):
+def test_user_reaches_the_active_hub_through_the_front(probe, pair, get_host, tmp_path):
     token = uuid.uuid4().hex
-    session = tmp_path / "bob.cookies"
-    probe = {
-        "ca_path": str(secrets_dir / "pki" / "ca.crt"),
-        "resolve": {SITE: f"{front_address}:443"},
-        "timeout": 120,
-        "session_file": str(session),
-    }
-    password = (secrets_dir / "users" / "bob").read_text().strip()
-    result = hubsite_probe.Probe(
-        SITE_URL,
+    session = str(tmp_path / "bob.cookies")
+    result = probe(
         "bob",
-        password,
+        session_file=session,
         code=f"print({token!r})\n{KLIST}",
         # the kernel runs in bob's Slurm job with the ticket the KDC gave the hub at his login
         expect_output=rf"(?m)^{token}$[\s\S]*^Default principal: bob@{REALM}$[\s\S]*krbtgt/{REALM}@{REALM}",
         file_path=f"probe-{token}.txt",
         file_content=f"{token}\n",
-        **probe,
     ).run()
     assert result["file_read_back"] == f"{token}\n"
     # the server runs as bob on the Slurm node, off the hub hosts
@@ -59,24 +48,16 @@ def test_user_reaches_the_active_hub_through_the_front(
     assert f"Default principal: bob@{REALM}" in now
     assert f"krbtgt/{REALM}@{REALM}" in now
     # the session cookie file is kept: the next probe needs no password
-    again = hubsite_probe.Probe(SITE_URL, "bob", None, kernel_shutdown=True, stop=True, **probe).run()
+    again = probe("bob", None, session_file=session, kernel_shutdown=True, stop=True).run()
     assert again["login"] == "cookie"
     assert again["stopped"] is True
 
 
-def test_a_site_kernel_runs_in_its_own_environment_on_the_slurm_node(
-    secrets_dir, front_address, get_host, hubsite_probe
-):
+def test_a_site_kernel_runs_in_its_own_environment_on_the_slurm_node(probe, get_host):
     node = get_host("fence-node")
     assert node.file("/usr/local/share/jupyter/kernels/analysis/kernel.json").exists
-    password = (secrets_dir / "users" / "bob").read_text().strip()
-    result = hubsite_probe.Probe(
-        SITE_URL,
+    result = probe(
         "bob",
-        password,
-        ca_path=str(secrets_dir / "pki" / "ca.crt"),
-        resolve={SITE: f"{front_address}:443"},
-        timeout=120,
         kernel_name="analysis",
         # the kernel of the site's analysis environment, on the node, with the ticket (its launcher keeps the env)
         code=f"import socket, sys, packaging\nprint(socket.gethostname(), sys.prefix, packaging.__version__)\n{KLIST}",
@@ -92,25 +73,13 @@ def _jobs(node, user):
     return node.check_output(f"squeue -h -u {user} -o '%i %j %T'").splitlines()
 
 
-def test_a_named_server_is_a_job_of_its_own_and_the_idle_culler_ends_it(
-    secrets_dir, front_address, get_host, hubsite_probe, pair
-):
+def test_a_named_server_is_a_job_of_its_own_and_the_idle_culler_ends_it(probe, get_host, pair):
     """A named server (allow_named_servers) is a second Slurm job beside none other of bob's; the site's idle
     culler (its own program and token, run here with a 15 s timeout instead of the unit's hour) stops it, and
     stopping it cancels the job. Runs last in the scenario's verify: the culler stops every idle server."""
     node = get_host("fence-node")
-    password = (secrets_dir / "users" / "bob").read_text().strip()
-    result = hubsite_probe.Probe(
-        SITE_URL,
-        "bob",
-        password,
-        ca_path=str(secrets_dir / "pki" / "ca.crt"),
-        resolve={SITE: f"{front_address}:443"},
-        timeout=120,
-        server_name="scan-42",
-        code="print('named')",
-        expect_output=r"^named$",
-        kernel_shutdown=True,
+    result = probe(
+        "bob", server_name="scan-42", code="print('named')", expect_output=r"^named$", kernel_shutdown=True
     ).run()
     assert result["server_name"] == "scan-42"
     jobs = _jobs(node, "bob")

@@ -1,4 +1,4 @@
-"""Fixtures of the site scenario (the shared ones are in molecule/conftest.py): the front's address, the probe."""
+"""Fixtures of the site scenario (the shared ones are in molecule/conftest.py): the front's address, the site's URL."""
 
 from __future__ import annotations
 
@@ -11,24 +11,6 @@ def front_address(get_host) -> str:
     return front.check_output("hostname -I").split()[0]
 
 
-SITE_URL = "https://hub.demo.hubsite.test:8443/"
-
-
-@pytest.fixture
-def probe(secrets_dir, front_address, hubsite_probe):
-    """A probe of the site as a user (their generated password unless one is given)."""
-
-    def _probe(user, password=None, **kw):
-        if password is None:
-            password = (secrets_dir / "users" / user).read_text().strip()
-        return hubsite_probe.Probe(
-            SITE_URL,
-            user,
-            password,
-            ca_path=str(secrets_dir / "pki" / "ca.crt"),
-            resolve={"hub.demo.hubsite.test": f"{front_address}:443"},
-            timeout=120,
-            **kw,
-        )
-
-    return _probe
+@pytest.fixture(scope="session")
+def site_url() -> str:
+    return "https://hub.demo.hubsite.test:8443/"
